@@ -1,0 +1,57 @@
+"""Roles of DESIGN.md and what each may do. One table, read by `User.can`."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    COUNTY_ADMIN = "county_admin", "县级管理员"
+    COUNTY_STAFF = "county_staff", "县级业务员"
+    DEPARTMENT = "department", "部门数据员"
+    TOWNSHIP = "township", "乡镇业务员"
+    VILLAGE = "village", "村级/驻村工作队"
+    CADRE = "cadre", "帮扶责任人"
+    SUPERVISOR = "supervisor", "督导（只读）"
+    SYSTEM_ADMIN = "system_admin", "系统管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDIT_ADMIN = "audit_admin", "审计管理员"
+
+
+class Department(models.TextChoices):
+    MEDICAL = "医保", "医保局"
+    CIVIL = "民政", "民政局"
+    DISABLED = "残联", "残联"
+    EDUCATION = "教育", "教育局"
+    POLICE = "公安", "公安局"
+    HOUSING = "住建", "住建局"
+    EMERGENCY = "应急", "应急管理局"
+    LABOUR = "人社", "人社局"
+
+
+REGISTER_ROLES = {
+    Role.COUNTY_ADMIN,
+    Role.COUNTY_STAFF,
+    Role.TOWNSHIP,
+    Role.VILLAGE,
+    Role.CADRE,
+    Role.SUPERVISOR,
+}
+
+# Capabilities: the verbs views and the API check. The three separated administrators (三员分立)
+# hold none of the register capabilities.
+CAPABILITIES: dict[str, set[Role]] = {
+    "view_register": REGISTER_ROLES,
+    "reveal_sensitive": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
+    "export_register": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE, Role.SUPERVISOR},
+    "export_full_ids": {Role.COUNTY_ADMIN},
+    "import_register": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "manage_regions": {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN},
+    "manage_users": {Role.SYSTEM_ADMIN},
+    "manage_security": {Role.SECURITY_ADMIN},
+    "view_audit": {Role.AUDIT_ADMIN},
+}
+
+
+def roles_with(capability: str) -> set[Role]:
+    return CAPABILITIES[capability]

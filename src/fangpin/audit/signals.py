@@ -1,0 +1,103 @@
+"""Audit capture for ordinary saves and deletes of the models registered with `audited`.
+
+Bulk paths (imports) do not pass through here: they build their entries themselves and append
+them in the same transaction (see registry.importer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from . import actions
+from .models import Action
+
+_AUDITED: dict[type[models.Model], dict[str, Any]] = {}
+REDACTED = "***"
+
+
+def audited(*, exclude: tuple[str, ...] = (), redact: tuple[str, ...] = ()):
+    """Class decorator: every save/delete of this model is written to the audit log.
+
+    The model may define `audit_household_id()` and `audit_region_code()` to file the entry
+    under a household and a region."""
+
+    def register(model: type[models.Model]) -> type[models.Model]:
+        _AUDITED[model] = {"exclude": exclude, "redact": redact}
+        pre_save.connect(_remember_before, sender=model, dispatch_uid=f"audit-pre-{model._meta.label}")
+        post_save.connect(_after_save, sender=model, dispatch_uid=f"audit-post-{model._meta.label}")
+        post_delete.connect(_after_delete, sender=model, dispatch_uid=f"audit-del-{model._meta.label}")
+        return model
+
+    return register
+
+
+def _snapshot(instance: models.Model) -> dict[str, Any]:
+    options = _AUDITED[type(instance)]
+    data = actions.snapshot(instance, exclude=options["exclude"])
+    for name in options["redact"]:
+        if data.get(name):
+            data[name] = REDACTED
+    return data
+
+
+def _filing(instance: models.Model) -> dict[str, Any]:
+    household = getattr(instance, "audit_household_id", None)
+    region = getattr(instance, "audit_region_code", None)
+    return {
+        "model": instance._meta.label,
+        "object_id": str(instance.pk),
+        "object_repr": str(instance),
+        "household_id": household() if household else None,
+        "region_code": (region() if region else "") or "",
+    }
+
+
+def _remember_before(sender: type[models.Model], instance: models.Model, raw: bool = False, **_: Any) -> None:
+    instance._audit_before = None
+    if raw or instance.pk is None:
+        return
+    old = sender._base_manager.filter(pk=instance.pk).first()
+    instance._audit_before = _snapshot(old) if old is not None else None
+
+
+def _after_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False,
+                **_: Any) -> None:
+    if raw:
+        return
+    after = _snapshot(instance)
+    before = getattr(instance, "_audit_before", None)
+    if created or before is None:
+        actions.record(Action.CREATE, after=after, **_filing(instance))
+        return
+    old, new = actions.diff(before, after)
+    if new:
+        actions.record(Action.UPDATE, before=old, after=new, **_filing(instance))
+
+
+def _after_delete(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
+    actions.record(Action.DELETE, before=_snapshot(instance), **_filing(instance))
+
+
+# --- security events ----------------------------------------------------------------------------
+from axes.signals import user_locked_out  # noqa: E402
+from django.contrib.auth.signals import user_logged_in, user_login_failed  # noqa: E402
+
+
+def _on_login(sender: Any, request: Any, user: Any, **_: Any) -> None:
+    actions.record(Action.LOGIN, model="accounts.User", object_id=str(user.pk), object_repr=user.username)
+
+
+def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:
+    actions.record(Action.LOGIN_FAILED, object_repr=str(credentials.get("username", ""))[:150])
+
+
+def _on_lockout(sender: Any, request: Any, username: str, ip_address: str, **_: Any) -> None:
+    actions.record(Action.LOCKOUT, object_repr=username or "", detail=f"连续登录失败，账号已锁定（IP {ip_address}）")
+
+
+user_logged_in.connect(_on_login, dispatch_uid="audit-login")
+user_login_failed.connect(_on_login_failed, dispatch_uid="audit-login-failed")
+user_locked_out.connect(_on_lockout, dispatch_uid="audit-lockout")

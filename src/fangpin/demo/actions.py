@@ -1,0 +1,96 @@
+"""`fangpin demo`: build the demo county, import it through the user's import path, create one
+demo user per role and print their logins."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from fangpin.accounts.actions import create_user
+from fangpin.accounts.models import User
+from fangpin.accounts.roles import Department, Role
+from fangpin.audit.context import acting_as
+from fangpin.jobs.actions import run_job
+from fangpin.regions.actions import load_region_file
+from fangpin.regions.models import Region
+from fangpin.registry.actions import queue_import_path
+from fangpin.registry.models import Household
+
+from .generator import COUNTY, TOWNSHIPS, write_demo_files
+
+DEMO_PASSWORD = "Demo@2026fp"
+
+
+def demo_users() -> list[dict[str, str]]:
+    """One login per role, placed in the first township and its first village."""
+    township_code = f"{COUNTY[0][:6]}{TOWNSHIPS[0][0]}000"
+    village = Region.objects.filter(parent__code=township_code).order_by("code").first()
+    village_code = village.code if village else ""
+    return [
+        {"username": "xian_admin", "role": Role.COUNTY_ADMIN, "region_code": COUNTY[0], "full_name": "县管理员"},
+        {"username": "xian_staff", "role": Role.COUNTY_STAFF, "region_code": COUNTY[0], "full_name": "县业务员"},
+        {"username": "zhen_gujiang", "role": Role.TOWNSHIP, "region_code": township_code, "full_name": "古绛镇业务员"},
+        {"username": "cun_demo", "role": Role.VILLAGE, "region_code": village_code, "full_name": "村级工作队"},
+        {"username": "bangfu_demo", "role": Role.CADRE, "region_code": village_code, "full_name": "帮扶责任人"},
+        {"username": "dept_yibao", "role": Role.DEPARTMENT, "department": Department.MEDICAL, "full_name": "医保局数据员"},
+        {"username": "dudao", "role": Role.SUPERVISOR, "region_code": COUNTY[0], "full_name": "省督导组"},
+        {"username": "sys_admin", "role": Role.SYSTEM_ADMIN, "full_name": "系统管理员"},
+        {"username": "sec_admin", "role": Role.SECURITY_ADMIN, "full_name": "安全管理员"},
+        {"username": "audit_admin", "role": Role.AUDIT_ADMIN, "full_name": "审计管理员"},
+    ]
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _import(path: Path, user: User) -> None:
+    from fangpin.cli import TerminalProgress
+
+    job = queue_import_path(user=user, path=path, year=None)
+    progress = TerminalProgress(f"导入 {path.name}")
+    job = run_job(job.pk, on_progress=progress)
+    progress.close()
+    _say(f"  {job.message}")
+    if job.status != "succeeded":
+        raise SystemExit(f"示范数据导入失败：{job.message}；{job.problems[:5]}")
+
+
+def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False) -> int:
+    started = time.monotonic()
+    out = Path(out_dir) if out_dir else Path(settings.DATA_DIR) / "demo"
+    year = timezone.localdate().year - 1
+    if Household.objects.exists() and not force:
+        _say("台账中已有数据，跳过生成和导入（如需重建请加 --force 或删除数据目录）。")
+    else:
+        _say(f"生成示范县 {COUNTY[1]}（{COUNTY[0][:6]}），约 {people:,} 人，随机种子 {seed} ……")
+        files = write_demo_files(out, people=people, seed=seed, year=year)
+        _say(f"  已写出 {files.households:,} 户 {files.people:,} 人：{files.members.name}、{files.monitoring.name}"
+             f"（{time.monotonic() - started:.0f} 秒）")
+        with acting_as(None, source="cli"):
+            result = load_region_file(files.regions)
+        _say(f"  行政区划：新增 {result.created}，未变 {result.unchanged}")
+        admin = _ensure_users()["xian_admin"]
+        _import(files.members, admin)
+        _import(files.monitoring, admin)
+    users = _ensure_users()
+    _say(f"示范县已就绪（用时 {time.monotonic() - started:.0f} 秒）。演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for spec in demo_users():
+        user = users[spec["username"]]
+        print(f"  {user.role_label:<10} {user.username:<14} {user.region or ''}")
+    return 0
+
+
+def _ensure_users() -> dict[str, User]:
+    users = {}
+    with acting_as(None, source="cli"):
+        for spec in demo_users():
+            user = User.objects.filter(username=spec["username"]).first()
+            if user is None:
+                user = create_user(password=DEMO_PASSWORD, **spec)
+            users[user.username] = user
+    return users

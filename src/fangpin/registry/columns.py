@@ -1,0 +1,162 @@
+"""The national layouts (formats §2 户成员信息 and §3 监测对象信息): columns, synonyms, kinds, targets.
+
+One definition serves the importer (header matching, cell parsing) and the exporter (column order).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from . import choices
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    target: str  # "<entity>.<field>", entity ∈ region, household, member, income, monitoring
+    kind: str = "text"  # text enum yesno money money_signed area int decimal date month id phone list
+    synonyms: tuple[str, ...] = ()
+    required: bool = False
+    values: tuple[str, ...] = ()
+    value_synonyms: dict[str, str] = field(default_factory=dict)
+    max_length: int = 64
+
+    @property
+    def entity(self) -> str:
+        return self.target.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        return self.target.split(".", 1)[1]
+
+
+def header_key(label: str) -> str:
+    """Compare headers after NFKC (（）→()), without spaces: how clerks' files differ from each other."""
+    return "".join(unicodedata.normalize("NFKC", label).split())
+
+
+C = Column
+PERSON_COLUMNS: tuple[Column, ...] = (
+    C("县", "region.county", synonyms=("县(市、区、旗)", "县(市、区)")),
+    C("乡", "region.township", synonyms=("乡(镇)", "镇", "乡镇"), required=True),
+    C("村", "region.village", synonyms=("行政村",), required=True),
+    C("户编号", "household.household_no", required=True, max_length=40),
+    C("人口编号", "member.person_no", max_length=40),
+    C("姓名", "member.name", required=True),
+    C("证件号码", "member.id_number", "id", synonyms=("身份证号", "身份证号码", "公民身份号码"), required=True),
+    C("证件类型", "member.id_type", "enum", values=choices.ID_TYPES, value_synonyms={"居民身份证": "身份证"}),
+    C("与户主关系", "member.relation", "enum", required=True, values=choices.RELATIONS,
+      value_synonyms={"本人": "户主", "妻": "配偶", "夫": "配偶", "子": "之子", "女": "之女"}),
+    C("性别", "member.gender", "enum", values=choices.GENDERS, value_synonyms=choices.GENDER_SYNONYMS),
+    C("出生日期", "member.birth_date", "date"),
+    C("民族", "member.ethnicity"),
+    C("政治面貌", "member.political_status"),
+    C("文化程度", "member.education"),
+    C("在校生状况", "member.school_status"),
+    C("义务教育阶段未上学原因", "member.dropout_reason", synonyms=("失学或辍学原因",)),
+    C("健康状况", "member.health", "enum", values=choices.HEALTH),
+    C("劳动技能", "member.labour_skill", "enum", values=choices.LABOUR_SKILLS),
+    C("务工时间（月）", "member.work_months", "decimal"),
+    C("务工所在地", "member.work_place", max_length=128),
+    C("务工企业名称", "member.work_employer", max_length=128),
+    C("是否参加城乡居民基本医疗保险", "member.resident_medical_insurance", "yesno"),
+    C("是否参加城镇职工基本医疗保险", "member.employee_medical_insurance", "yesno"),
+    C("是否参加大病保险", "member.critical_illness_insurance", "yesno"),
+    C("是否参加城乡居民基本养老保险", "member.resident_pension", "yesno"),
+    C("是否参加城镇职工基本养老保险", "member.employee_pension", "yesno"),
+    C("是否享受农村居民最低生活保障", "member.dibao", "yesno", synonyms=("享受低保政策情况",)),
+    C("是否特困供养人员", "member.tekun", "yesno", synonyms=("享受特困供养政策情况",)),
+    C("公益性岗位", "member.public_welfare_post"),
+    C("公益性岗位(月数)", "member.public_welfare_post_months", "decimal"),
+    C("家庭成员联系电话", "member.phone", "phone", synonyms=("联系电话",)),
+    C("户类型", "household.household_type", "enum", values=choices.HOUSEHOLD_TYPES,
+      value_synonyms=choices.HOUSEHOLD_TYPE_SYNONYMS),
+    C("监测对象类别", "household.monitoring_category", "enum", values=choices.MONITORING_CATEGORIES),
+    C("户联系电话", "household.phone", "phone"),
+    C("当前家庭人口数", "household.current_size", "int"),
+    C("年度家庭人口数", "household.annual_size", "int"),
+)  # fmt: skip
+
+INCOME_COLUMNS: tuple[Column, ...] = (
+    C("工资性收入", "income.wage", "money"),
+    C("公益性岗位收入", "income.wage_public_welfare", "money"),
+    C("其他工资性收入", "income.wage_other", "money"),
+    C("生产经营性收入", "income.business", "money_signed"),
+    C("财产性收入", "income.property", "money"),
+    C("资产收益扶贫分红收入", "income.property_dividend", "money"),
+    C("其他财产性收入", "income.property_other", "money"),
+    C("转移性收入", "income.transfer", "money"),
+    C("养老金或离退休金", "income.pension", "money"),
+    C("计划生育金", "income.family_planning", "money"),
+    C("生态补偿金", "income.eco_compensation", "money"),
+    C("最低生活保障金", "income.dibao_allowance", "money"),
+    C("特困人员救助供养金", "income.tekun_allowance", "money"),
+    C("其他转移性收入", "income.transfer_other", "money"),
+    C("生产经营性支出", "income.business_expense", "money", synonyms=("生产经营性支出（合计）",)),
+    C("产业奖励", "income.industry_award", "money"),
+    C("就业奖励", "income.employment_award", "money"),
+    C("专项用于减少生产经营性支出的补贴", "income.special_subsidy", "money"),
+    C("年收入（元）", "income.reported_gross", "money_signed", synonyms=("年收入",)),
+    C("纯收入（元）", "income.reported_net", "money_signed", synonyms=("纯收入", "家庭纯收入")),
+    C("人均纯收入（元）", "income.reported_per_capita", "money_signed",
+      synonyms=("人均纯收入", "家庭人均纯收入")),
+)  # fmt: skip
+
+CONDITION_COLUMNS: tuple[Column, ...] = (
+    C("耕地面积（亩）", "household.cultivated_area", "area", synonyms=("耕地面积",)),
+    C("林地面积（亩）", "household.forest_area", "area", synonyms=("林地面积",)),
+    C("退耕还林面积（亩）", "household.returned_farmland_area", "area", synonyms=("退耕还林面积",)),
+    C("林果面积（亩）", "household.orchard_area", "area", synonyms=("林果面积",)),
+    C("牧草地面积", "household.pasture_area", "area", synonyms=("牧草地面积（亩）",)),
+    C("水面面积", "household.water_area", "area", synonyms=("水面面积（亩）",)),
+    C("是否危房户", "household.dangerous_house", "yesno"),
+    C("住房面积", "household.housing_area", "area", synonyms=("住房面积（平方米）",)),
+    C("是否解决安全饮用水", "household.safe_drinking_water", "yesno"),
+    C("是否有卫生厕所", "household.sanitary_toilet", "yesno"),
+    C("入户路类型", "household.road_type", max_length=32),
+    C("与村主干路距离", "household.distance_to_road", max_length=32),
+    C("是否通生活用电", "household.has_electricity", "yesno"),
+)  # fmt: skip
+
+MONITORING_COLUMNS: tuple[Column, ...] = (
+    C("识别监测时间", "household.identified_month", "month"),
+    C("风险是否已消除", "household.risk_eliminated", "yesno"),
+    C("消除监测时间", "household.eliminated_month", "month"),
+    C("风险消除方式", "household.elimination_method", "enum", values=choices.ELIMINATION_METHODS),
+    *(C(f"致贫/返贫风险{i}", f"household.risk_{i}", "enum", values=choices.RISK_TYPES,
+        value_synonyms=choices.RISK_SYNONYMS, synonyms=(f"返贫致贫风险{i}", f"风险类型{i}"))
+      for i in range(1, 6)),
+    *(C(group, f"measure.{group}", "list") for group in choices.MEASURE_GROUPS),
+    C("实施开发式帮扶措施情况", "household.development_measure_status"),
+    C("整户无劳动能力兜底保障户", "household.no_labour_household", "yesno"),
+    C("理赔收入", "household.claims_income", "money"),
+    C("合规自付支出", "household.compliant_self_pay", "money"),
+    C("监测联系人", "household.monitoring_contact", synonyms=("帮扶责任人",)),
+    C("监测联系人电话", "household.monitoring_contact_phone", "phone", synonyms=("帮扶责任人电话",)),
+    C("信息采集人", "household.info_collector"),
+    C("信息采集人联系电话", "household.info_collector_phone", "phone"),
+)  # fmt: skip
+
+HEAD_ID_COLUMN = C("户主证件号码", "household.head_id", "id", synonyms=("户主身份证号",))
+REGION_CODE_COLUMN = C("行政区划代码", "region.code", synonyms=("区划代码", "村代码"), max_length=12)
+
+MEMBER_LAYOUT = PERSON_COLUMNS + INCOME_COLUMNS + CONDITION_COLUMNS
+MONITORING_LAYOUT = PERSON_COLUMNS + INCOME_COLUMNS + CONDITION_COLUMNS + MONITORING_COLUMNS
+ALL_COLUMNS = MONITORING_LAYOUT + (HEAD_ID_COLUMN, REGION_CODE_COLUMN)
+
+LAYOUT_TITLES = {"member": "（自定义）户成员信息", "monitoring": "（自定义）监测对象信息"}
+LAYOUTS = {"member": MEMBER_LAYOUT, "monitoring": MONITORING_LAYOUT}
+
+
+def _build_lookup() -> dict[str, Column]:
+    lookup: dict[str, Column] = {}
+    for column in ALL_COLUMNS:
+        for name in (column.label, *column.synonyms):
+            key = header_key(name)
+            assert key not in lookup, f"duplicate header {name}"
+            lookup[key] = column
+    return lookup
+
+
+HEADER_LOOKUP = _build_lookup()

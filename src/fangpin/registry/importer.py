@@ -1,0 +1,694 @@
+"""Import of the national layouts (formats §1–§3) into the register.
+
+One streaming pass inside one transaction: each chunk of rows is validated, and applied only while
+the file has shown no error; after an error the rest is still validated (so the clerk sees every
+problem at once) and the transaction is rolled back. A killed process leaves an uncommitted
+transaction, which the database discards: nothing is ever half-written.
+
+Only the columns present in the file are compared and written, so a §2 file never clears the
+monitoring fields a §3 file set, and re-importing the same file changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+
+from fangpin.audit import actions as audit
+from fangpin.audit.models import Action
+from fangpin.common import cells
+from fangpin.common.bulk import fast_insert
+from fangpin.common.crypto import cipher
+from fangpin.common.idnumber import birth_date_of, mask_id, normalise_id
+from fangpin.common.phone import mask_phone, normalise_phone
+from fangpin.common.tabular import iter_rows
+from fangpin.regions.models import Level, Region
+
+from . import income as income_rules
+from .columns import HEADER_LOOKUP, MONITORING_COLUMNS, Column, header_key
+from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
+
+HEADER_SEARCH_ROWS = 12
+MIN_HEADER_MATCHES = 4
+YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*年")
+PHONE_FIELDS = {"phone", "monitoring_contact_phone", "info_collector_phone"}
+ERROR_COLUMN = "错误说明"  # the column our own error workbook adds; ignored on re-upload
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the file, named by row and column as Excel shows them."""
+
+    row: int
+    column: str
+    message: str
+    col_index: int | None = None
+
+    def __str__(self) -> str:
+        where = f"第{self.row}行" + (f"「{self.column}」列" if self.column else "")
+        return f"{where}：{self.message}"
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass
+class ImportResult:
+    ok: bool = False
+    layout: str = "member"
+    year: int = 0
+    header_row: int = 0
+    rows: int = 0
+    households: Counts = field(default_factory=Counts)
+    members: Counts = field(default_factory=Counts)
+    incomes: Counts = field(default_factory=Counts)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    conversions: int = 0
+    income_discrepancies: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.created or c.updated for c in (self.households, self.members, self.incomes))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "layout": self.layout,
+            "year": self.year,
+            "header_row": self.header_row,
+            "rows": self.rows,
+            "households": self.households.as_dict(),
+            "members": self.members.as_dict(),
+            "incomes": self.incomes.as_dict(),
+            "problem_count": len(self.problems),
+            "conversions": self.conversions,
+            "income_discrepancies": self.income_discrepancies,
+            "unknown_columns": self.unknown_columns,
+            "notes": self.notes[:200],
+        }
+
+
+class Rollback(Exception):
+    """Raised inside the transaction to discard it when the file had errors."""
+
+
+@dataclass
+class ParsedRow:
+    number: int
+    household_key: str
+    region: Region | None
+    household: dict[str, Any]
+    member: dict[str, Any]
+    income: dict[str, Any]
+    extra: dict[str, str]
+    problems: list[Problem]
+
+
+@dataclass
+class Header:
+    row: int
+    columns: list[tuple[int, Column]]
+    extras: list[tuple[int, str]]
+    titles: list[str]
+
+    def has(self, target: str) -> bool:
+        return any(c.target == target for _, c in self.columns)
+
+    @property
+    def layout(self) -> str:
+        monitoring = {c.target for c in MONITORING_COLUMNS}
+        return "monitoring" if any(c.target in monitoring for _, c in self.columns) else "member"
+
+
+# --- header --------------------------------------------------------------------------------------
+
+
+def find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[Header | None, list[tuple[int, list]]]:
+    """The header is the row among the first few that matches most known column names."""
+    seen: list[tuple[int, list[object]]] = []
+    best: tuple[int, int] | None = None  # (matches, index in seen)
+    for number, values in rows:
+        seen.append((number, values))
+        matches = sum(1 for v in values if v is not None and header_key(cells.text(v)) in HEADER_LOOKUP)
+        if matches >= MIN_HEADER_MATCHES and (best is None or matches > best[0]):
+            best = (matches, len(seen) - 1)
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    if best is None:
+        return None, seen
+    index = best[1]
+    number, values = seen[index]
+    columns: list[tuple[int, Column]] = []
+    extras: list[tuple[int, str]] = []
+    used: set[str] = set()
+    for i, raw in enumerate(values):
+        label = cells.text(raw)
+        if not label or label == ERROR_COLUMN:
+            continue
+        column = HEADER_LOOKUP.get(header_key(label))
+        if column is None or column.target in used:
+            extras.append((i, label))
+        else:
+            used.add(column.target)
+            columns.append((i, column))
+    titles = [" ".join(cells.text(v) for v in vals if v is not None) for _, vals in seen[:index]]
+    return Header(number, columns, extras, titles), seen[index + 1 :]
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+
+CellParser = Callable[[object, str], tuple[Any, str, str]]
+EMPTY_VALUES = {"text": "", "enum": "", "id": "", "phone": "", "month": "", "list": []}
+
+
+def _parse_id(column: Column) -> CellParser:
+    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+        result = normalise_id(raw, allow_disability_card=id_type == "残疾人证")
+        return result.value, result.error, result.note
+
+    return parse
+
+
+def _parse_phone(column: Column) -> CellParser:
+    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+        value, error = normalise_phone(raw)
+        return value, error, ""
+
+    return parse
+
+
+def _parse_text(column: Column) -> CellParser:
+    allowed = set(column.values)
+    hint = "、".join(column.values[:12]) + ("等" if len(column.values) > 12 else "")
+
+    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+        value = cells.text(raw)
+        if allowed and value:
+            value = column.value_synonyms.get(value, value)
+            if value not in allowed:
+                return None, f"「{value}」不是有效值（可填：{hint}）", ""
+        if len(value) > column.max_length:
+            return None, f"内容过长（{len(value)}字，最多{column.max_length}字）", ""
+        return value, "", ""
+
+    return parse
+
+
+def _simple(func: Callable[[object], Any]) -> Callable[[Column], CellParser]:
+    def factory(column: Column) -> CellParser:
+        def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+            try:
+                return func(raw), "", ""
+            except cells.CellError as exc:
+                return None, str(exc), ""
+
+        return parse
+
+    return factory
+
+
+PARSERS: dict[str, Callable[[Column], CellParser]] = {
+    "id": _parse_id,
+    "phone": _parse_phone,
+    "text": _parse_text,
+    "enum": _parse_text,
+    "yesno": _simple(cells.yes_no),
+    "money": _simple(cells.money),
+    "area": _simple(cells.money),
+    "decimal": _simple(cells.money),
+    "money_signed": _simple(lambda raw: cells.money(raw, allow_negative=True)),
+    "int": _simple(cells.integer),
+    "date": _simple(cells.date),
+    "month": _simple(cells.month),
+    "list": _simple(cells.split_list),
+}
+
+
+def parse_cell(column: Column, raw: object, *, id_type: str = "") -> tuple[Any, str, str]:
+    """(value, error, note) for one cell."""
+    if raw is None or raw == "":
+        return EMPTY_VALUES.get(column.kind), ("必填，不能为空" if column.required else ""), ""
+    return PARSERS[column.kind](column)(raw, id_type)
+
+
+def _is_blank(values: list[object]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+# --- the import ----------------------------------------------------------------------------------
+
+
+class _Importer:
+    def __init__(self, header: Header, year: int, result: ImportResult) -> None:
+        self.header = header
+        self.year = year
+        self.result = result
+        self.cipher = cipher()
+        self.policy = income_rules.policy_for(year)
+        villages = Region.objects.filter(level=Level.VILLAGE).select_related("parent")
+        self.villages_by_name = {(v.parent.name if v.parent else "", v.name): v for v in villages}
+        self.villages_by_code = {v.code: v for v in villages}
+        self.household_signature: dict[str, tuple[int, int]] = {}  # key → (hash of fields, first row)
+        self.household_pk: dict[str, int] = {}
+        self.head_rows: Counter[str] = Counter()
+        self.head_name: dict[str, str] = {}
+        self.applied_head_name: dict[str, str] = {}
+        self.seen_ids: dict[str, int] = {}
+        self.needs_divisor: set[str] = set()  # household keys without a 人口数 column
+        self.id_type_index = next((i for i, c in header.columns if c.target == "member.id_type"), None)
+        self.has_income = any(c.entity == "income" for _, c in header.columns)
+        self.household_fields_present = {c.field for _, c in header.columns if c.entity == "household"}
+        self.measure_groups = [c.field for _, c in header.columns if c.entity == "measure"]
+        # the id type decides how the ID is read, so it is parsed before the ID column
+        ordered = sorted(header.columns, key=lambda ic: ic[1].kind == "id")
+        self.plan = [
+            (i, c, PARSERS[c.kind](c), c.entity, c.field, list(EMPTY_VALUES.get(c.kind, [])) if c.kind == "list"
+             else EMPTY_VALUES.get(c.kind))
+            for i, c in ordered
+        ]
+
+    # -- validation --
+
+    def parse(self, number: int, values: list[object]) -> ParsedRow:
+        problems: list[Problem] = []
+        parsed: dict[str, dict[str, Any]] = {e: {} for e in ("region", "household", "member", "income", "measure")}
+        id_type = ""
+        if self.id_type_index is not None and self.id_type_index < len(values):
+            id_type = cells.text(values[self.id_type_index])
+        width = len(values)
+        for index, column, parser, entity, name, empty in self.plan:
+            raw = values[index] if index < width else None
+            if raw is None or raw == "":
+                if column.required:
+                    problems.append(Problem(number, column.label, "必填，不能为空", index))
+                else:
+                    parsed[entity][name] = empty
+                continue
+            value, error, note = parser(raw, id_type)
+            if not error and column.required and value in (None, "", []):
+                error = "必填，不能为空"
+            if error:
+                problems.append(Problem(number, column.label, error, index))
+                continue
+            if note:
+                self.result.conversions += 1
+                self.result.notes.append(f"第{number}行「{column.label}」列：{note}")
+            parsed[entity][name] = value
+        household, member = parsed["household"], parsed["member"]
+        risks = [household.pop(f"risk_{i}") for i in range(1, 6) if f"risk_{i}" in household]
+        if any(f"risk_{i}" in self.household_fields_present for i in range(1, 6)):
+            household["risk_types"] = "、".join(r for r in risks if r)
+        if self.measure_groups:
+            household["measures"] = {g: parsed["measure"][g] for g in self.measure_groups if parsed["measure"].get(g)}
+        head_id = household.pop("head_id", "")
+        key = household.pop("household_no", "") or ""
+        if not key and head_id:
+            key = "HZ" + self.cipher.digest(head_id, "id")[:24]
+        if not key and not any(p.column in {"户编号", "户主证件号码"} for p in problems):
+            problems.append(Problem(number, "户编号", "必填，不能为空"))
+        region = self._region(number, parsed["region"], problems)
+        id_number = member.get("id_number")
+        if id_number and member.get("birth_date") and id_type in ("", "身份证"):
+            from_id = birth_date_of(id_number)
+            if from_id and from_id != member["birth_date"]:
+                problems.append(Problem(number, "出生日期", f"与证件号码中的出生日期（{from_id}）不一致"))
+        if id_number:
+            digest = self.cipher.digest(id_number[:18], "id")
+            member["id_hash"] = digest
+            if (first := self.seen_ids.get(digest)) is not None:
+                problems.append(Problem(number, "证件号码", f"与第{first}行重复（同一人出现两次）"))
+            else:
+                self.seen_ids[digest] = number
+        if key and not any(p.column in {"户编号"} for p in problems):
+            signature = hash(tuple(sorted((k, repr(v)) for k, v in household.items())) + (region.pk if region else 0,))
+            if key not in self.household_signature:
+                self.household_signature[key] = (signature, number)
+            elif self.household_signature[key][0] != signature:
+                first_row = self.household_signature[key][1]
+                problems.append(Problem(number, "户编号", f"同一户（{key}）的户级信息与第{first_row}行不一致"))
+            if member.get("relation") == "户主":
+                self.head_rows[key] += 1
+                self.head_name[key] = member.get("name", "")
+        extra = {label: cells.text(values[i]) for i, label in self.header.extras if i < len(values) and values[i] is not None}
+        return ParsedRow(number, key, region, household, member, parsed["income"], extra, problems)
+
+    def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
+        if code := data.get("code"):
+            region = self.villages_by_code.get(code)
+            if region is None:
+                problems.append(Problem(number, "行政区划代码", f"「{code}」不是区划表中的村级代码"))
+            return region
+        township, village = data.get("township", ""), data.get("village", "")
+        if not township or not village:
+            return None
+        region = self.villages_by_name.get((township, village))
+        if region is None:
+            problems.append(Problem(number, "村", f"「{township}{village}」不在行政区划表中，请先导入区划表"))
+        return region
+
+    def finish_checks(self) -> None:
+        for key, (_, first_row) in self.household_signature.items():
+            heads = self.head_rows.get(key, 0)
+            if heads == 0:
+                self.result.problems.append(Problem(first_row, "与户主关系", f"户编号{key}的家庭没有户主"))
+            elif heads > 1:
+                self.result.problems.append(Problem(first_row, "与户主关系", f"户编号{key}的家庭有{heads}个户主"))
+
+    # -- writing --
+
+    def _set_phone(self, obj: Any, name: str, value: str, changed: dict[str, tuple[Any, Any]]) -> None:
+        digest = self.cipher.digest(value, "phone")
+        if getattr(obj, f"{name}_hash") == digest:
+            return
+        changed[f"{name}_masked"] = (getattr(obj, f"{name}_masked"), mask_phone(value))
+        setattr(obj, f"{name}_enc", self.cipher.encrypt(value, "phone"))
+        setattr(obj, f"{name}_hash", digest)
+        setattr(obj, f"{name}_masked", mask_phone(value))
+        changed[f"{name}_hash"] = (None, digest)
+
+    def _assign(self, obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        changed: dict[str, tuple[Any, Any]] = {}
+        for name, value in values.items():
+            if name in PHONE_FIELDS:
+                self._set_phone(obj, name, value, changed)
+                continue
+            value = "" if value is None and isinstance(getattr(obj, name), str) else value
+            if getattr(obj, name) != value:
+                changed[name] = (getattr(obj, name), value)
+                setattr(obj, name, value)
+        return changed
+
+    def apply(self, rows: list[ParsedRow]) -> None:
+        entries: list[audit.PendingEntry] = []
+        first_rows: dict[str, ParsedRow] = {}
+        for row in rows:
+            if row.household_key not in self.household_pk:
+                first_rows.setdefault(row.household_key, row)
+        households = self._apply_households(first_rows, rows, entries)
+        self._apply_members(rows, households, entries)
+        audit.append(entries)
+
+    def _income_values(self, row: ParsedRow, household: Household, existing: IncomeRecord | None,
+                       member_rows: int) -> tuple[IncomeRecord, dict[str, tuple[Any, Any]]]:
+        record = existing or IncomeRecord(household=household, region_code=household.region_code, year=self.year)
+        changed = self._assign(record, row.income)
+        if record.region_code != household.region_code:
+            changed["region_code"] = (record.region_code, household.region_code)
+            record.region_code = household.region_code
+        values = {name: getattr(record, name) for name in (*INCOME_COMPONENTS, "reported_per_capita")}
+        computed = income_rules.compute(
+            values,
+            policy=self.policy,
+            annual_size=household.annual_size,
+            current_size=household.current_size,
+            member_count=member_rows,
+            claims_income=household.claims_income,
+        )
+        if not (household.annual_size or household.current_size):
+            self.needs_divisor.add(household.household_no)
+        changed |= self._assign(
+            record,
+            {
+                "computed_net": computed.net,
+                "computed_per_capita": computed.per_capita,
+                "divisor_size": computed.divisor,
+                "discrepancy": computed.discrepancy,
+                "policy_id": self.policy.pk if self.policy else None,
+            },
+        )
+        return record, changed
+
+    def _apply_households(self, first_rows: dict[str, ParsedRow], rows: list[ParsedRow],
+                          entries: list[audit.PendingEntry]) -> dict[str, Household]:
+        keys = list(first_rows)
+        existing = {h.household_no: h for h in Household.objects.filter(household_no__in=keys)}
+        member_rows = Counter(r.household_key for r in rows)
+        to_create: list[Household] = []
+        updates: list[tuple[Household, dict[str, tuple[Any, Any]]]] = []
+        incomes: dict[str, IncomeRecord | None] = {}
+        if self.has_income and existing:
+            incomes = {
+                r.household.household_no: r
+                for r in IncomeRecord.objects.filter(household__in=existing.values(), year=self.year).select_related("household")
+            }
+        income_create: list[tuple[str, IncomeRecord]] = []
+        income_updates: list[tuple[IncomeRecord, dict[str, tuple[Any, Any]]]] = []
+        result = self.result
+        for key, row in first_rows.items():
+            household = existing.get(key)
+            is_new = household is None
+            if is_new:
+                household = Household(household_no=key, region=row.region, region_code=row.region.code)
+            changed = self._assign(household, row.household)
+            if household.region_id != row.region.pk:
+                changed["region_id"] = (household.region_id, row.region.pk)
+                household.region, household.region_code = row.region, row.region.code
+                changed["region_code"] = (None, row.region.code)
+            if key in self.head_name:
+                changed |= self._assign(household, {"head_name": self.head_name[key]})
+            self.applied_head_name[key] = household.head_name
+            if self.has_income:
+                record, income_changed = self._income_values(row, household, incomes.get(key), member_rows[key])
+                if record.pk is None:
+                    income_create.append((key, record))
+                elif income_changed:
+                    income_updates.append((record, income_changed))
+                else:
+                    result.incomes.unchanged += 1
+                if record.discrepancy is not None:
+                    result.income_discrepancies += 1
+                if household.income_year is None or household.income_year <= self.year:
+                    changed |= self._assign(
+                        household, {"income_year": self.year, "per_capita_income": record.computed_per_capita}
+                    )
+            if is_new:
+                to_create.append(household)
+            elif changed:
+                updates.append((household, changed))
+            else:
+                result.households.unchanged += 1
+        fast_insert(Household, to_create)
+        for household in to_create:
+            entries.append(self._create_entry(household, household.pk))
+        result.households.created += len(to_create)
+        self._bulk_update(Household, updates, entries, lambda h: h.pk)
+        result.households.updated += len(updates)
+        by_key = {h.household_no: h for h in (*existing.values(), *to_create)}
+        for key, household in by_key.items():
+            self.household_pk[key] = household.pk
+        # income records of new households need the household's pk first
+        for key, record in income_create:
+            record.household = by_key[key]
+        fast_insert(IncomeRecord, [r for _, r in income_create])
+        for _, record in income_create:
+            entries.append(self._create_entry(record, record.household_id))
+        result.incomes.created += len(income_create)
+        self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
+        result.incomes.updated += len(income_updates)
+        # households seen in an earlier chunk are not reloaded: fetch the ones the members need
+        missing = {r.household_key for r in rows} - set(by_key)
+        if missing:
+            by_key.update({h.household_no: h for h in Household.objects.filter(household_no__in=missing)})
+        return by_key
+
+    def _apply_members(self, rows: list[ParsedRow], households: dict[str, Household],
+                       entries: list[audit.PendingEntry]) -> None:
+        existing = {m.id_number_hash: m for m in Member.objects.filter(id_number_hash__in=[r.member["id_hash"] for r in rows])}
+        to_create: list[Member] = []
+        updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
+        for row in rows:
+            household = households[row.household_key]
+            values = dict(row.member)
+            id_number, digest = values.pop("id_number"), values.pop("id_hash")
+            member = existing.get(digest)
+            if member is None:
+                member = Member(
+                    household=household,
+                    region_code=household.region_code,
+                    id_number_enc=self.cipher.encrypt(id_number, "id"),
+                    id_number_hash=digest,
+                    id_number_masked=mask_id(id_number),
+                )
+                self._assign(member, values)
+                member.extra = row.extra
+                to_create.append(member)
+                continue
+            changed = self._assign(member, values)
+            for name, value in (("household_id", household.pk), ("region_code", household.region_code)):
+                if getattr(member, name) != value:
+                    changed[name] = (getattr(member, name), value)
+                    setattr(member, name, value)
+            merged = member.extra | row.extra
+            if merged != member.extra:
+                changed["extra"] = (member.extra, merged)
+                member.extra = merged
+            if changed:
+                updates.append((member, changed))
+            else:
+                self.result.members.unchanged += 1
+        fast_insert(Member, to_create)
+        for member in to_create:
+            entries.append(self._create_entry(member, member.household_id))
+        self.result.members.created += len(to_create)
+        self._bulk_update(Member, updates, entries, lambda m: m.household_id)
+        self.result.members.updated += len(updates)
+
+    def _create_entry(self, obj: Any, household_id: int) -> audit.PendingEntry:
+        return audit.PendingEntry(
+            action=Action.CREATE,
+            model=obj._meta.label,
+            object_id=str(obj.pk),
+            object_repr=str(obj),
+            household_id=household_id,
+            region_code=obj.region_code,
+            after=audit.snapshot(obj, exclude=("updated_at",)),
+        )
+
+    def _bulk_update(self, model: type, updates: list, entries: list[audit.PendingEntry],
+                     household_of: Callable[[Any], int]) -> None:
+        if not updates:
+            return
+        names = sorted({name for _, changed in updates for name in changed})
+        fields = set(names)
+        for name in names:
+            if name.endswith("_hash") and name.removesuffix("_hash") in PHONE_FIELDS:
+                fields.add(name.removesuffix("_hash") + "_enc")
+        if model is not IncomeRecord:
+            fields.add("updated_at")
+            now = dt.datetime.now(dt.UTC)
+            for obj, _ in updates:
+                obj.updated_at = now
+        model.objects.bulk_update([obj for obj, _ in updates], sorted(fields), batch_size=500)
+        for obj, changed in updates:
+            visible = {k: v for k, v in changed.items() if not k.endswith("_hash")}
+            entries.append(
+                audit.PendingEntry(
+                    action=Action.UPDATE,
+                    model=obj._meta.label,
+                    object_id=str(obj.pk),
+                    object_repr=str(obj),
+                    household_id=household_of(obj),
+                    region_code=obj.region_code,
+                    before={k: audit.jsonable(old) for k, (old, _) in visible.items()},
+                    after={k: audit.jsonable(new) for k, (_, new) in visible.items()},
+                    detail="导入更新",
+                )
+            )
+
+    def finish_writes(self) -> None:
+        """What only the whole file tells: head names whose 户主 row came in a later chunk, and
+        per-capita income of households without a 人口数 column (divided by their members)."""
+        entries: list[audit.PendingEntry] = []
+        late_heads = [k for k, name in self.head_name.items() if self.applied_head_name.get(k) != name]
+        updates = []
+        for household in Household.objects.filter(household_no__in=late_heads):
+            changed = self._assign(household, {"head_name": self.head_name[household.household_no]})
+            if changed:
+                updates.append((household, changed))
+        self._bulk_update(Household, updates, entries, lambda h: h.pk)
+        pks = [self.household_pk[k] for k in self.needs_divisor if k in self.household_pk]
+        counts = dict(Household.objects.filter(pk__in=pks).annotate(n=Count("members")).values_list("pk", "n"))
+        income_updates = []
+        for record in IncomeRecord.objects.filter(household_id__in=pks, year=self.year):
+            size = counts.get(record.household_id) or None
+            if size and record.divisor_size != size and record.computed_net is not None:
+                per_capita = (record.computed_net / size).quantize(income_rules.CENT)
+                changed = self._assign(record, {"divisor_size": size, "computed_per_capita": per_capita})
+                income_updates.append((record, changed))
+        self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
+        audit.append(entries)
+
+
+def detect_year(titles: Iterable[str]) -> int | None:
+    for title in titles:
+        if match := YEAR_IN_TITLE.search(title):
+            return int(match.group(1))
+    return None
+
+
+def import_register(
+    path: str | Path,
+    *,
+    year: int | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    chunk_size: int | None = None,
+) -> ImportResult:
+    """Import a §2 or §3 file. Returns the result; on any problem nothing is written."""
+    chunk_size = chunk_size or getattr(settings, "FANGPIN_IMPORT_CHUNK_SIZE", 2000)
+    result = ImportResult()
+    rows = iter_rows(path)
+    header, after_header = find_header(rows)
+    if header is None:
+        result.problems.append(Problem(1, "", "未找到表头：前12行中没有一行包含足够的已知列名（如 姓名、证件号码、与户主关系）"))
+        return result
+    result.header_row = header.row
+    result.layout = header.layout
+    result.unknown_columns = [label for _, label in header.extras]
+    present = {c.target for _, c in header.columns}
+    missing = [c for c in HEADER_LOOKUP.values() if c.required and c.target not in present]
+    if "household.household_no" in {c.target for c in missing} and "household.head_id" in present:
+        missing = [c for c in missing if c.target != "household.household_no"]
+    if "region.code" in present:
+        missing = [c for c in missing if c.entity != "region"]
+    if missing:
+        for column in dict.fromkeys(missing):
+            result.problems.append(Problem(header.row, column.label, "缺少必需的列"))
+        return result
+    result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
+    importer = _Importer(header, result.year, result)
+
+    def data_rows() -> Iterator[tuple[int, list[object]]]:
+        yield from after_header
+        yield from rows
+
+    try:
+        with transaction.atomic():
+            chunk: list[ParsedRow] = []
+            for number, values in data_rows():
+                if _is_blank(values):
+                    continue
+                result.rows += 1
+                parsed = importer.parse(number, values)
+                result.problems.extend(parsed.problems)
+                chunk.append(parsed)
+                if len(chunk) >= chunk_size:
+                    if not result.problems:
+                        importer.apply(chunk)
+                    chunk = []
+                    if progress:
+                        progress(result.rows, None)
+            if chunk and not result.problems:
+                importer.apply(chunk)
+            importer.finish_checks()
+            if result.rows == 0:
+                result.problems.append(Problem(header.row, "", "表头下没有数据行"))
+            if result.problems:
+                raise Rollback
+            importer.finish_writes()
+            result.ok = True
+    except Rollback:
+        result.ok = False
+        result.households, result.members, result.incomes = Counts(), Counts(), Counts()
+    result.problems.sort(key=lambda p: (p.row, p.col_index if p.col_index is not None else -1))
+    if progress:
+        progress(result.rows, result.rows)
+    return result

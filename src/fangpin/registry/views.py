@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from fangpin.audit.actions import household_as_of
+from fangpin.audit.models import Action, AuditEntry
+from fangpin.regions.models import Level, Region
+from fangpin.web.views import capability_required, forbidden
+
+from . import actions, choices
+from .filters import INCOME_BANDS, HouseholdFilter, keyset_page
+from .forms import ExportForm, ImportForm
+from .models import Household, IncomeRecord, Member
+from .status import guarantees
+
+PAGE_SIZE = 50
+
+
+def _region_options(user) -> list[Region]:  # type: ignore[no-untyped-def]
+    """Townships and villages inside the user's scope, for the region filter."""
+    if user.region is None:
+        return []
+    prefix = user.region.prefix
+    return list(
+        Region.objects.filter(code__startswith=prefix, level__in=[Level.TOWNSHIP, Level.VILLAGE]).order_by("code")
+    )
+
+
+@capability_required("view_register")
+def household_list(request: HttpRequest) -> HttpResponse:
+    filters = HouseholdFilter.from_params(request.GET)
+    queryset = filters.apply(Household.objects.for_user(request.user))
+    page, next_cursor = keyset_page(queryset, request.GET.get("after", ""), PAGE_SIZE)
+    params = request.GET.copy()
+    params.pop("after", None)
+    context = {
+        "households": page,
+        "next_cursor": next_cursor,
+        "filters": filters,
+        "total": queryset.count(),
+        "query_string": params.urlencode(),
+        "is_first_page": not request.GET.get("after"),
+        "regions": _region_options(request.user),
+        "household_types": choices.HOUSEHOLD_TYPES,
+        "categories": choices.MONITORING_CATEGORIES,
+        "risk_types": choices.RISK_TYPES,
+        "income_bands": INCOME_BANDS,
+    }
+    return render(request, "registry/household_list.html", context)
+
+
+def _as_of(request: HttpRequest) -> dt.datetime | None:
+    raw = request.GET.get("as_of", "")
+    if not raw:
+        return None
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+
+
+def _labelled(model: type, snapshot: dict) -> list[tuple[str, object]]:
+    rows = []
+    for f in model._meta.concrete_fields:
+        if f.attname in snapshot and not f.attname.endswith(("_enc", "_hash")) and f.attname not in {"id", "extra"}:
+            value = snapshot[f.attname]
+            if value in (None, "", {}, []):
+                continue
+            rows.append((str(f.verbose_name), "是" if value is True else "否" if value is False else value))
+    return rows
+
+
+def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
+    if entry.action != Action.UPDATE:
+        return []
+    labels = FIELD_LABELS.get(entry.model, {})
+    return [
+        (labels.get(name, name), (entry.before or {}).get(name), value)
+        for name, value in (entry.after or {}).items()
+    ]
+
+
+FIELD_LABELS = {
+    model._meta.label: {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
+    for model in (Household, Member, IncomeRecord)
+}
+
+
+@capability_required("view_register")
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    household = get_object_or_404(Household.objects.for_user(request.user).select_related("region__parent"), pk=pk)
+    members = list(household.members.order_by("id"))
+    as_of = _as_of(request)
+    past = None
+    if as_of is not None:
+        state = household_as_of(household.pk, as_of)
+        past = {
+            "date": request.GET["as_of"],
+            "household": _labelled(Household, state.get(("registry.Household", str(household.pk)), {})),
+            "members": [s for (model, _), s in state.items() if model == "registry.Member"],
+            "incomes": [s for (model, _), s in state.items() if model == "registry.IncomeRecord"],
+        }
+    entries = AuditEntry.objects.filter(
+        household_id=household.pk, action__in=[Action.CREATE, Action.UPDATE, Action.DELETE]
+    ).order_by("-seq")[:100]
+    history = [(entry, _changes(entry)) for entry in entries]
+    context = {
+        "household": household,
+        "members": members,
+        "incomes": household.incomes.select_related("policy").order_by("-year"),
+        "guarantees": guarantees(household, members),
+        "history": history,
+        "past": past,
+        "can_reveal": request.user.can("reveal_sensitive"),
+        "household_fields": _labelled(Household, {f.attname: getattr(household, f.attname)
+                                                   for f in Household._meta.concrete_fields}),
+    }
+    return render(request, "registry/household_detail.html", context)
+
+
+@require_POST
+@capability_required("view_register")
+def reveal_member(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    if field not in actions.SENSITIVE_FIELDS:
+        raise Http404
+    member = get_object_or_404(Member.objects.for_user(request.user), pk=pk)
+    try:
+        value = actions.reveal(user=request.user, obj=member, field=field)
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    return render(request, "registry/_revealed.html", {"value": value})
+
+
+@require_POST
+@capability_required("view_register")
+def reveal_household_phone(request: HttpRequest, pk: int) -> HttpResponse:
+    household = get_object_or_404(Household.objects.for_user(request.user), pk=pk)
+    try:
+        value = actions.reveal(user=request.user, obj=household, field="phone")
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    return render(request, "registry/_revealed.html", {"value": value})
+
+
+@capability_required("import_register")
+def import_page(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = actions.queue_import(user=request.user, upload=form.cleaned_data["file"],
+                                   year=form.cleaned_data.get("year"))
+        return redirect("jobs:detail", pk=job.pk)
+    return render(request, "registry/import.html", {"form": form})
+
+
+@capability_required("export_register")
+def export_page(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = actions.queue_export(user=request.user, layout=form.cleaned_data["layout"],
+                                       year=form.cleaned_data.get("year"), full=form.cleaned_data["full"])
+        except PermissionDenied as exc:
+            return forbidden(request, exc)
+        return redirect("jobs:detail", pk=job.pk)
+    return render(request, "registry/export.html", {"form": form, "can_full": request.user.can("export_full_ids")})

@@ -1,0 +1,17 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from fangpin.accounts.views import FangpinLoginView
+from fangpin.api import api
+from fangpin.web import views as web_views
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("login/", FangpinLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("registry/", include("fangpin.registry.urls")),
+    path("jobs/", include("fangpin.jobs.urls")),
+    path("api/", api.urls),
+]
+handler404 = "fangpin.web.views.not_found"
+handler403 = "fangpin.web.views.forbidden"

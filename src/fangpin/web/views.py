@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from fangpin.jobs.models import Job
+from fangpin.registry.income import policy_for
+from fangpin.registry.models import Household, IncomeRecord, Member
+
+
+def capability_required(capability: str) -> Callable:
+    """Login, then the role's capability; a refusal is a 403 page in Chinese."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.can(capability):
+                return forbidden(request)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def scope_counts(user: Any) -> dict[str, Any]:
+    """The numbers that matter on the home page, all inside the user's scope."""
+    households = Household.objects.for_user(user)
+    policy = policy_for(9999)
+    line = policy.monitoring_line if policy else Decimal("0")
+    counts = households.aggregate(
+        households=Count("id"),
+        poverty_alleviated=Count("id", filter=Q(household_type="脱贫户")),
+        monitored=Count("id", filter=~Q(monitoring_category="")),
+        unstable=Count("id", filter=Q(monitoring_category="脱贫不稳定户")),
+        marginal=Count("id", filter=Q(monitoring_category="边缘易致贫户")),
+        sudden=Count("id", filter=Q(monitoring_category="突发严重困难户")),
+        risk_open=Count("id", filter=~Q(monitoring_category="") & ~Q(risk_eliminated=True)),
+        below_line_unmonitored=Count("id", filter=Q(monitoring_category="", per_capita_income__lt=line)),
+        dangerous_house=Count("id", filter=Q(dangerous_house=True)),
+        unsafe_water=Count("id", filter=Q(safe_drinking_water=False)),
+    )
+    counts["people"] = Member.objects.for_user(user).count()
+    counts["income_discrepancies"] = IncomeRecord.objects.for_user(user).filter(discrepancy__isnull=False).count()
+    counts["monitoring_line"] = line
+    counts["line_year"] = policy.year if policy else None
+    counts["line_confirmed"] = policy.line_confirmed if policy else False
+    return counts
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {"recent_jobs": Job.objects.for_user(user)[:5]}
+    if user.can("view_register"):
+        context["counts"] = scope_counts(user)
+    return render(request, "web/home.html", context)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "web/error.html", {"title": "未找到", "message": "页面不存在，或不在您的管辖范围内。"},
+                  status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = str(exception) if exception and str(exception) else "当前角色无权进行此操作。"
+    return render(request, "web/error.html", {"title": "无权访问", "message": message}, status=403)
