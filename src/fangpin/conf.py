@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -31,8 +32,18 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def running_tests() -> bool:
+    return "PYTEST_VERSION" in os.environ  # set by pytest ≥ 8.2 for the whole session
+
+
 def data_dir() -> Path:
-    """Where the SQLite database, uploads, job files and (by default) the keys live."""
-    path = Path(env_str("FANGPIN_DATA_DIR", "var")).resolve()
+    """Where the SQLite database, uploads, job files and (by default) the keys live.
+
+    Under pytest, an unset FANGPIN_DATA_DIR means a fresh temporary directory, so a test run never
+    touches a developer's data or keys."""
+    raw = env_str("FANGPIN_DATA_DIR")
+    if not raw and running_tests():
+        raw = os.environ["FANGPIN_DATA_DIR"] = tempfile.mkdtemp(prefix="fangpin-test-")
+    path = Path(raw or "var").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from huey import RedisHuey, SqliteHuey
 
-from fangpin.conf import data_dir, env_bool, env_int, env_str
+from fangpin.conf import data_dir, env_bool, env_int, env_str, running_tests
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -127,7 +127,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env_int("FANGPIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("FANGPIN_LOGIN_COOLOFF_MINUTES", 30) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Lock the account name (a password-guessing attack on one account) and, separately, an IP that
+# tries many accounts.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -167,7 +169,7 @@ FANGPIN_KEY_FILE = env_str("FANGPIN_KEY_FILE", str(DATA_DIR / "keys" / "fangpin-
 FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
 
 # --- jobs (huey: SQLite file beside the database by default, Redis when REDIS_URL is set) ------
-HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", False)
+HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", running_tests())
 if redis_url := env_str("REDIS_URL"):
     HUEY = RedisHuey("fangpin", url=redis_url, immediate=HUEY_IMMEDIATE)
 else:
@@ -180,6 +182,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "files"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

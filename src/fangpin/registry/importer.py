@@ -644,13 +644,14 @@ def import_register(
     result.layout = header.layout
     result.unknown_columns = [label for _, label in header.extras]
     present = {c.target for _, c in header.columns}
-    missing = [c for c in HEADER_LOOKUP.values() if c.required and c.target not in present]
+    required = {c.target: c for c in HEADER_LOOKUP.values() if c.required}
+    missing = [c for target, c in required.items() if target not in present]
     if "household.household_no" in {c.target for c in missing} and "household.head_id" in present:
         missing = [c for c in missing if c.target != "household.household_no"]
     if "region.code" in present:
         missing = [c for c in missing if c.entity != "region"]
     if missing:
-        for column in dict.fromkeys(missing):
+        for column in missing:
             result.problems.append(Problem(header.row, column.label, "缺少必需的列"))
         return result
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
