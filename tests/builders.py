@@ -24,7 +24,11 @@ REGIONS = [
     (VILLAGE_A2, "西街村"),
     (VILLAGE_B1, "柳庄村"),
 ]
-VILLAGE_NAMES = {VILLAGE_A1: ("古绛镇", "东关村"), VILLAGE_A2: ("古绛镇", "西街村"), VILLAGE_B1: ("横水镇", "柳庄村")}
+VILLAGE_NAMES = {
+    VILLAGE_A1: ("古绛镇", "东关村"),
+    VILLAGE_A2: ("古绛镇", "西街村"),
+    VILLAGE_B1: ("横水镇", "柳庄村"),
+}
 
 HEADER = [
     "县", "乡", "村", "户编号", "姓名", "证件号码", "证件类型", "与户主关系", "性别", "出生日期", "健康状况",
@@ -38,9 +42,19 @@ def pid(seq: int, birth: dt.date = dt.date(1970, 1, 1), address: str = "140826")
     return make_id(address, birth, seq)
 
 
-def family(household_no: str, village: str, people: list[tuple[str, str, str, str]], *,
-           household_type: str = "一般农户", category: str = "", wage: int = 30000, business: int = 8000,
-           expense: int = 3000, reported: str | None = None, phone: str = "13912345678") -> list[dict[str, object]]:
+def family(
+    household_no: str,
+    village: str,
+    people: list[tuple[str, str, str, str]],
+    *,
+    household_type: str = "一般农户",
+    category: str = "",
+    wage: int = 30000,
+    business: int = 8000,
+    expense: int = 3000,
+    reported: str | None = None,
+    phone: str = "13912345678",
+) -> list[dict[str, object]]:
     """people: (name, id number, relation, gender). Income per household, repeated on each row."""
     township, village_name = VILLAGE_NAMES[village]
     size = len(people)
@@ -86,8 +100,14 @@ def _table(rows: list[dict[str, object]], header: list[str] | None) -> list[list
     return [header] + [[row.get(h, "") for h in header] for row in rows]
 
 
-def write_xlsx(path: Path, rows: list[dict[str, object]], *, titles: tuple[str, ...] = ("（自定义）户成员信息（2025年度）",
-               "导出时间：2026-03-01"), header: list[str] | None = None, numeric_ids: bool = False) -> Path:
+def write_xlsx(
+    path: Path,
+    rows: list[dict[str, object]],
+    *,
+    titles: tuple[str, ...] = ("（自定义）户成员信息（2025年度）", "导出时间：2026-03-01"),
+    header: list[str] | None = None,
+    numeric_ids: bool = False,
+) -> Path:
     """An .xlsx like the national export; numeric_ids writes IDs as Excel numbers (the classic damage)."""
     workbook = xlsxwriter.Workbook(str(path))
     sheet = workbook.add_worksheet()
@@ -125,8 +145,14 @@ def write_xls(path: Path, rows: list[dict[str, object]], titles: tuple[str, ...]
     return path
 
 
-def write_csv(path: Path, rows: list[dict[str, object]], *, encoding: str = "utf-8",
-              header: list[str] | None = None, titles: tuple[str, ...] = ()) -> Path:
+def write_csv(
+    path: Path,
+    rows: list[dict[str, object]],
+    *,
+    encoding: str = "utf-8",
+    header: list[str] | None = None,
+    titles: tuple[str, ...] = (),
+) -> Path:
     with open(path, "w", newline="", encoding=encoding) as fh:
         writer = csv.writer(fh)
         for title in titles:

@@ -86,7 +86,15 @@ def test_the_national_month_form_is_read(raw):
 
 
 def test_yes_no_keeps_empty_as_unknown():
-    assert [cells.yes_no(v) for v in ("是", "N", 1, "√", "×", "", None)] == [True, False, True, True, False, None, None]
+    assert [cells.yes_no(v) for v in ("是", "N", 1, "√", "×", "", None)] == [
+        True,
+        False,
+        True,
+        True,
+        False,
+        None,
+        None,
+    ]
     with pytest.raises(cells.CellError):
         cells.yes_no("也许")
 

@@ -121,7 +121,13 @@ def test_every_cell_is_validated_and_all_problems_are_reported_at_once(regions, 
     rows[4]["是否危房户"] = "可能"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
     found = {(p.row, p.column) for p in result.problems}
-    assert {(2, "与户主关系"), (3, "出生日期"), (4, "工资性收入"), (5, "家庭成员联系电话"), (6, "是否危房户")} <= found
+    assert {
+        (2, "与户主关系"),
+        (3, "出生日期"),
+        (4, "工资性收入"),
+        (5, "家庭成员联系电话"),
+        (6, "是否危房户"),
+    } <= found
     assert all(p.message for p in result.problems)
 
 
@@ -193,8 +199,16 @@ def test_the_income_formula_follows_the_province_year_parameters(regions, tmp_pa
 def test_a_monitoring_file_sets_monitoring_fields_and_leaves_the_rest_alone(register, tmp_path):
     rows = [r for r in standard_rows() if r["户编号"] == "H002"]
     for row in rows:
-        row.update({"识别监测时间": "202305", "风险是否已消除": "否", "致贫/返贫风险1": "因病",
-                    "致贫/返贫风险2": "务工就业不稳", "健康帮扶": "医保个人缴费补贴、临时救助", "监测联系人": "刘干部"})
+        row.update(
+            {
+                "识别监测时间": "202305",
+                "风险是否已消除": "否",
+                "致贫/返贫风险1": "因病",
+                "致贫/返贫风险2": "务工就业不稳",
+                "健康帮扶": "医保个人缴费补贴、临时救助",
+                "监测联系人": "刘干部",
+            }
+        )
         del row["工资性收入"]
     result = import_register(builders.write_xlsx(tmp_path / "m.xlsx", rows))
     assert result.ok and result.layout == "monitoring"
@@ -209,7 +223,9 @@ def test_the_error_workbook_copies_the_input_with_an_explanation_column_and_mark
     rows[1]["性别"] = "不详"
     source = builders.write_xlsx(tmp_path / "bad.xlsx", rows)
     result = import_register(source)
-    report = write_error_report(source, result.problems, tmp_path / "report.xlsx", header_row=result.header_row)
+    report = write_error_report(
+        source, result.problems, tmp_path / "report.xlsx", header_row=result.header_row
+    )
     sheet = openpyxl.load_workbook(report).active
     assert sheet["A3"].value == "错误说明"
     assert "第5行「性别」列" in sheet["A5"].value

@@ -63,16 +63,23 @@ def test_lists_and_counts_never_include_another_village(client, register, villag
     assert searched["total"] == 0
     counts = scope_counts(village_cadre)
     assert counts["households"] == 1 and counts["people"] == 2 and counts["monitored"] == 0
-    assert "count-households\">1<" in client.get(reverse("home")).content.decode()
+    assert 'count-households">1<' in client.get(reverse("home")).content.decode()
 
 
-def test_a_township_user_sees_its_villages_and_a_county_user_sees_all(register, township_reviewer, county_staff):
-    assert set(Household.objects.for_user(township_reviewer).values_list("household_no", flat=True)) == {"H001", "H002"}
+def test_a_township_user_sees_its_villages_and_a_county_user_sees_all(
+    register, township_reviewer, county_staff
+):
+    assert set(Household.objects.for_user(township_reviewer).values_list("household_no", flat=True)) == {
+        "H001",
+        "H002",
+    }
     assert Household.objects.for_user(county_staff).count() == 3
     assert Member.objects.for_user(township_reviewer).count() == 3
 
 
-def test_exports_are_scoped_to_the_exporting_user(register, village_cadre, django_capture_on_commit_callbacks):
+def test_exports_are_scoped_to_the_exporting_user(
+    register, village_cadre, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         job = queue_export(user=village_cadre, layout="member", year=2025, full=False)
     job = run_job(job.pk)
@@ -82,8 +89,9 @@ def test_exports_are_scoped_to_the_exporting_user(register, village_cadre, djang
     assert all("*" in row[6] for row in rows)  # masked 证件号码 column
 
 
-def test_jobs_and_their_files_are_private_to_whoever_started_them(client, register, village_cadre,
-                                                                  county_staff, django_capture_on_commit_callbacks):
+def test_jobs_and_their_files_are_private_to_whoever_started_them(
+    client, register, village_cadre, county_staff, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         job = queue_export(user=county_staff, layout="member", year=2025, full=False)
     run_job(job.pk)
@@ -122,6 +130,11 @@ def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
 
 
 def test_every_register_and_api_endpoint_has_a_scoping_test():
-    names = {n for n in _names(get_resolver()) if n.startswith(("registry:", "api:")) and "openapi" not in n
-             and not n.endswith(("api-root", "api-docs"))}
+    names = {
+        n
+        for n in _names(get_resolver())
+        if n.startswith(("registry:", "api:"))
+        and "openapi" not in n
+        and not n.endswith(("api-root", "api-docs"))
+    }
     assert names <= SCOPED_ENDPOINTS | LIST_ENDPOINTS, names - SCOPED_ENDPOINTS - LIST_ENDPOINTS

@@ -116,8 +116,12 @@ def get_member(request: HttpRequest, member_id: int) -> Member:
     return get_object_or_404(Member.objects.for_user(_scoped_user(request)), pk=member_id)
 
 
-@api.post("/members/{member_id}/reveal/{field}", response=Revealed, tags=["台账"],
-          summary="查看完整证件号码或电话（记入敏感信息查看日志）")
+@api.post(
+    "/members/{member_id}/reveal/{field}",
+    response=Revealed,
+    tags=["台账"],
+    summary="查看完整证件号码或电话（记入敏感信息查看日志）",
+)
 def reveal_member(request: HttpRequest, member_id: int, field: str) -> dict:
     if field not in registry_actions.SENSITIVE_FIELDS:
         raise HttpError(404, "未知字段")

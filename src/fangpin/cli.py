@@ -92,8 +92,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{user.username} 不能导出完整证件号码，将导出脱敏数据", file=sys.stderr)
     progress = TerminalProgress("导出")
     with acting_as(user, source="cli"):
-        people = export_register(args.output, user=user, layout=args.layout, year=args.year, full=full,
-                                 progress=progress)
+        people = export_register(
+            args.output, user=user, layout=args.layout, year=args.year, full=full, progress=progress
+        )
     progress.close()
     print(f"已导出 {people:,} 人到 {args.output}")
     return 0
@@ -127,8 +128,14 @@ def cmd_user(args: argparse.Namespace) -> int:
     password = args.password or os.environ.get("FANGPIN_NEW_PASSWORD") or getpass.getpass("密码：")
     try:
         with acting_as(None, source="cli"):
-            user = create_user(username=args.username, password=password, role=args.role, region_code=args.region,
-                               full_name=args.name, department=args.department)
+            user = create_user(
+                username=args.username,
+                password=password,
+                role=args.role,
+                region_code=args.region,
+                full_name=args.name,
+                department=args.department,
+            )
     except ValidationError as exc:
         print("未创建：" + "；".join(exc.messages), file=sys.stderr)
         return 1

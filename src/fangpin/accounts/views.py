@@ -6,7 +6,9 @@ from django.contrib.auth.views import LoginView
 
 
 class LoginForm(AuthenticationForm):
-    username = forms.CharField(label="用户名", max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
+    username = forms.CharField(
+        label="用户名", max_length=150, widget=forms.TextInput(attrs={"autofocus": True})
+    )
     password = forms.CharField(label="密码", strip=False, widget=forms.PasswordInput)
     error_messages = {
         "invalid_login": "用户名或密码错误。连续多次错误后账号将被临时锁定。",

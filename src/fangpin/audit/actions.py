@@ -120,8 +120,9 @@ def record(action: Action | str, **kwargs: Any) -> AuditEntry:
     return append([PendingEntry(action=str(action), **kwargs)])[0]
 
 
-def record_sensitive_read(*, instance: models.Model, field_label: str, household_id: int | None,
-                          region_code: str = "") -> AuditEntry:
+def record_sensitive_read(
+    *, instance: models.Model, field_label: str, household_id: int | None, region_code: str = ""
+) -> AuditEntry:
     """Every full view of an ID or phone number leaves a line: who saw whose number, when."""
     return record(
         Action.SENSITIVE_READ,

@@ -63,8 +63,9 @@ def _remember_before(sender: type[models.Model], instance: models.Model, raw: bo
     instance._audit_before = _snapshot(old) if old is not None else None
 
 
-def _after_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False,
-                **_: Any) -> None:
+def _after_save(
+    sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False, **_: Any
+) -> None:
     if raw:
         return
     after = _snapshot(instance)
@@ -95,7 +96,9 @@ def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = No
 
 
 def _on_lockout(sender: Any, request: Any, username: str, ip_address: str, **_: Any) -> None:
-    actions.record(Action.LOCKOUT, object_repr=username or "", detail=f"连续登录失败，账号已锁定（IP {ip_address}）")
+    actions.record(
+        Action.LOCKOUT, object_repr=username or "", detail=f"连续登录失败，账号已锁定（IP {ip_address}）"
+    )
 
 
 user_logged_in.connect(_on_login, dispatch_uid="audit-login")

@@ -30,7 +30,7 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
             )
             return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608 - table name from model meta
+        cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
         start = cursor.fetchone()[0] + 1
         if connection.vendor == "sqlite":
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
@@ -56,7 +56,7 @@ def fast_insert(model: type[models.Model], objects: Sequence[models.Model], batc
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in [model._meta.pk, *fields])
     placeholders = ", ".join(["%s"] * (len(fields) + 1))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     attnames = [f.attname for f in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(objects), batch_size):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,5 +90,3 @@ def sniff_suffix(name: str, head: bytes) -> str:
         return ".xls"
     suffix = Path(name).suffix.lower()
     return suffix if suffix in SUPPORTED_SUFFIXES else ".csv"
-
-

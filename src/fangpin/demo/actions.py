@@ -31,12 +31,42 @@ def demo_users() -> list[dict[str, str]]:
     village = Region.objects.filter(parent__code=township_code).order_by("code").first()
     village_code = village.code if village else ""
     return [
-        {"username": "xian_admin", "role": Role.COUNTY_ADMIN, "region_code": COUNTY[0], "full_name": "县管理员"},
-        {"username": "xian_staff", "role": Role.COUNTY_STAFF, "region_code": COUNTY[0], "full_name": "县业务员"},
-        {"username": "zhen_gujiang", "role": Role.TOWNSHIP, "region_code": township_code, "full_name": "古绛镇业务员"},
-        {"username": "cun_demo", "role": Role.VILLAGE, "region_code": village_code, "full_name": "村级工作队"},
-        {"username": "bangfu_demo", "role": Role.CADRE, "region_code": village_code, "full_name": "帮扶责任人"},
-        {"username": "dept_yibao", "role": Role.DEPARTMENT, "department": Department.MEDICAL, "full_name": "医保局数据员"},
+        {
+            "username": "xian_admin",
+            "role": Role.COUNTY_ADMIN,
+            "region_code": COUNTY[0],
+            "full_name": "县管理员",
+        },
+        {
+            "username": "xian_staff",
+            "role": Role.COUNTY_STAFF,
+            "region_code": COUNTY[0],
+            "full_name": "县业务员",
+        },
+        {
+            "username": "zhen_gujiang",
+            "role": Role.TOWNSHIP,
+            "region_code": township_code,
+            "full_name": "古绛镇业务员",
+        },
+        {
+            "username": "cun_demo",
+            "role": Role.VILLAGE,
+            "region_code": village_code,
+            "full_name": "村级工作队",
+        },
+        {
+            "username": "bangfu_demo",
+            "role": Role.CADRE,
+            "region_code": village_code,
+            "full_name": "帮扶责任人",
+        },
+        {
+            "username": "dept_yibao",
+            "role": Role.DEPARTMENT,
+            "department": Department.MEDICAL,
+            "full_name": "医保局数据员",
+        },
         {"username": "dudao", "role": Role.SUPERVISOR, "region_code": COUNTY[0], "full_name": "省督导组"},
         {"username": "sys_admin", "role": Role.SYSTEM_ADMIN, "full_name": "系统管理员"},
         {"username": "sec_admin", "role": Role.SECURITY_ADMIN, "full_name": "安全管理员"},
@@ -69,8 +99,10 @@ def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False
     else:
         _say(f"生成示范县 {COUNTY[1]}（{COUNTY[0][:6]}），约 {people:,} 人，随机种子 {seed} ……")
         files = write_demo_files(out, people=people, seed=seed, year=year)
-        _say(f"  已写出 {files.households:,} 户 {files.people:,} 人：{files.members.name}、{files.monitoring.name}"
-             f"（{time.monotonic() - started:.0f} 秒）")
+        _say(
+            f"  已写出 {files.households:,} 户 {files.people:,} 人：{files.members.name}、{files.monitoring.name}"
+            f"（{time.monotonic() - started:.0f} 秒）"
+        )
         with acting_as(None, source="cli"):
             result = load_region_file(files.regions)
         _say(f"  行政区划：新增 {result.created}，未变 {result.unchanged}")

@@ -31,7 +31,24 @@ TOWNSHIPS = [
     ("105", "么里镇"), ("106", "安峪镇"), ("107", "大交镇"), ("200", "冷口乡"), ("201", "郝庄乡"),
 ]  # fmt: skip
 VILLAGE_HEADS = "东西南北前后上下中大小新老"
-VILLAGE_TAILS = ["庄", "沟", "峪", "坡", "堡", "头", "湾", "寨", "河", "岭", "村", "院", "店", "窑", "家庄", "王村"]
+VILLAGE_TAILS = [
+    "庄",
+    "沟",
+    "峪",
+    "坡",
+    "堡",
+    "头",
+    "湾",
+    "寨",
+    "河",
+    "岭",
+    "村",
+    "院",
+    "店",
+    "窑",
+    "家庄",
+    "王村",
+]
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏"
     "汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文卫柴裴畅原"
@@ -178,7 +195,9 @@ class CountyGenerator:
                 p.education = "小学" if age >= 12 else ""
             else:
                 weights = [5, 25, 40, 18, 6, 6] if age < 60 else [30, 45, 20, 5, 0, 0]
-                p.education = rng.choices(["文盲或半文盲", "小学", "初中", "高中", "大专", "本科及以上"], weights)[0]
+                p.education = rng.choices(
+                    ["文盲或半文盲", "小学", "初中", "高中", "大专", "本科及以上"], weights
+                )[0]
         if age < 16 or p.school:
             p.labour = "无劳动力"
         elif p.health in ("残疾", "患有大病"):
@@ -260,7 +279,10 @@ class CountyGenerator:
         if any(m.labour in ("普通劳动力", "技能劳动力") for m in f.members):
             f.measures.setdefault("产业帮扶", []).append(rng.choice(["种植业奖补", "养殖业奖补", "小额信贷"]))
         contact_surname = rng.choice(SURNAMES)
-        f.contact = (contact_surname + rng.choice(MALE) + rng.choice(MALE), f"13{rng.randrange(10**8, 10**9)}")
+        f.contact = (
+            contact_surname + rng.choice(MALE) + rng.choice(MALE),
+            f"13{rng.randrange(10**8, 10**9)}",
+        )
         if rng.random() < 0.3:
             worker = next((m for m in f.members if m.labour != "无劳动力" and m.age(self.today) < 65), None)
             if worker:
@@ -271,7 +293,10 @@ class CountyGenerator:
     def _income(self, f: Family) -> None:
         rng = self.rng
         low = bool(f.category) and not f.eliminated
-        wage = sum(Decimal(m.work_months * rng.randint(1800 if low else 2600, 3200 if low else 5200)) for m in f.members)
+        wage = sum(
+            Decimal(m.work_months * rng.randint(1800 if low else 2600, 3200 if low else 5200))
+            for m in f.members
+        )
         welfare = Decimal(6000 if any(m.welfare_post for m in f.members) else 0)
         business = (f.land * rng.randint(900, 1500)).quantize(Decimal("1"))
         expense = (business * Decimal(rng.randint(30, 45)) / 100).quantize(Decimal("1"))
@@ -293,7 +318,9 @@ class CountyGenerator:
         f.income = income
         per_capita = (net / len(f.members)).quantize(Decimal("0.01"))
         # About one household in 200 carries a 人均纯收入 the national system computed otherwise.
-        f.reported_per_capita = per_capita + Decimal(rng.choice([-600, 350, 1200])) if rng.random() < 0.005 else per_capita
+        f.reported_per_capita = (
+            per_capita + Decimal(rng.choice([-600, 350, 1200])) if rng.random() < 0.005 else per_capita
+        )
 
     def families(self) -> Iterator[Family]:
         people, number = 0, 0

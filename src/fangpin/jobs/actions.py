@@ -29,10 +29,12 @@ def handles(kind: Kind) -> Callable[[Handler], Handler]:
     return register
 
 
-def create_job(*, kind: Kind, user: Any, params: dict[str, Any] | None = None, input_path: str = "",
-               input_name: str = "") -> Job:
-    return Job.objects.create(kind=kind, user=user, params=params or {}, input_path=input_path,
-                              input_name=input_name)
+def create_job(
+    *, kind: Kind, user: Any, params: dict[str, Any] | None = None, input_path: str = "", input_name: str = ""
+) -> Job:
+    return Job.objects.create(
+        kind=kind, user=user, params=params or {}, input_path=input_path, input_name=input_name
+    )
 
 
 def enqueue(job: Job) -> None:

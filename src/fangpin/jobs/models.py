@@ -44,7 +44,9 @@ class Job(models.Model):
 
     kind = models.CharField("类型", max_length=32, choices=Kind.choices)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name="发起人")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name="发起人"
+    )
     params = models.JSONField("参数", default=dict, blank=True)
     input_path = models.CharField("输入文件", max_length=500, blank=True)
     input_name = models.CharField("原文件名", max_length=255, blank=True)

@@ -49,7 +49,9 @@ def upsert_regions(rows: list[tuple[str, str]]) -> RegionLoadResult:
         full_name = f"{parent.full_name}{name}" if parent and parent.level >= Level.COUNTY else name
         region = existing.get(code)
         if region is None:
-            region = Region.objects.create(code=code, name=name, level=level, parent=parent, full_name=full_name)
+            region = Region.objects.create(
+                code=code, name=name, level=level, parent=parent, full_name=full_name
+            )
             existing[code] = region
             created += 1
         elif (region.name, region.full_name) != (name, full_name):

@@ -26,7 +26,9 @@ def reveal(*, user: Any, obj: Member | Household, field: str) -> str:
     kind, label = SENSITIVE_FIELDS[field]
     token = getattr(obj, f"{field}_enc")
     household_id = obj.household_id if isinstance(obj, Member) else obj.pk
-    record_sensitive_read(instance=obj, field_label=label, household_id=household_id, region_code=obj.region_code)
+    record_sensitive_read(
+        instance=obj, field_label=label, household_id=household_id, region_code=obj.region_code
+    )
     return cipher().decrypt(token, kind)
 
 
@@ -49,8 +51,13 @@ def queue_import(*, user: Any, upload: UploadedFile, year: int | None) -> Job:
 def queue_import_path(*, user: Any, path: str | Path, year: int | None) -> Job:
     """The CLI's entry: the same job, reading the file where it lies."""
     path = Path(path).resolve()
-    return create_job(kind=Kind.IMPORT_REGISTER, user=user, params={"year": year}, input_path=str(path),
-                      input_name=path.name)
+    return create_job(
+        kind=Kind.IMPORT_REGISTER,
+        user=user,
+        params={"year": year},
+        input_path=str(path),
+        input_name=path.name,
+    )
 
 
 def queue_export(*, user: Any, layout: str, year: int | None, full: bool) -> Job:
@@ -58,6 +65,8 @@ def queue_export(*, user: Any, layout: str, year: int | None, full: bool) -> Job
         raise PermissionDenied("当前角色不能导出台账")
     if full and not user.can("export_full_ids"):
         raise PermissionDenied("当前角色不能导出完整证件号码")
-    job = create_job(kind=Kind.EXPORT_REGISTER, user=user, params={"layout": layout, "year": year, "full": full})
+    job = create_job(
+        kind=Kind.EXPORT_REGISTER, user=user, params={"layout": layout, "year": year, "full": full}
+    )
     enqueue(job)
     return job

@@ -36,17 +36,28 @@ def _region_names(codes: set[str]) -> dict[str, tuple[str, str, str]]:
     return names
 
 
-def _cell(column: Column, household: Household, member: Any, income: IncomeRecord | None,
-          names: tuple[str, str, str], full: bool) -> Any:
+def _cell(
+    column: Column,
+    household: Household,
+    member: Any,
+    income: IncomeRecord | None,
+    names: tuple[str, str, str],
+    full: bool,
+) -> Any:
     entity, name = column.entity, column.field
     if entity == "region":
-        return {"county": names[0], "township": names[1], "village": names[2], "code": household.region_code}.get(name)
+        return {
+            "county": names[0],
+            "township": names[1],
+            "village": names[2],
+            "code": household.region_code,
+        }.get(name)
     if entity == "measure":
         return "、".join(household.measures.get(name, []))
     if entity == "income":
         value = getattr(income, name) if income else None
     elif entity == "household":
-        if name.startswith("risk_"):
+        if name.startswith("risk_") and name[5:].isdigit():
             risks = household.risk_type_list
             index = int(name[5:]) - 1
             return risks[index] if index < len(risks) else None
@@ -104,8 +115,13 @@ def export_register(
     columns = LAYOUTS[layout]
     queryset = Household.objects.for_user(user)
     total = queryset.count()
-    year = year or (IncomeRecord.objects.filter(region_code__in=queryset.values("region_code")).order_by("-year")
-                    .values_list("year", flat=True).first() or timezone.localdate().year - 1)
+    year = year or (
+        IncomeRecord.objects.filter(region_code__in=queryset.values("region_code"))
+        .order_by("-year")
+        .values_list("year", flat=True)
+        .first()
+        or timezone.localdate().year - 1
+    )
     workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True})
     sheet = workbook.add_worksheet(LAYOUT_TITLES[layout].strip("（自定义）"))
     bold = workbook.add_format({"bold": True, "font_size": 14})
@@ -114,7 +130,9 @@ def export_register(
     unit = getattr(user, "unit", "") or str(getattr(user, "region", "") or "")
     masked_note = "" if full else "；证件号码和电话已脱敏"
     sheet.write_string(
-        1, 0, f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}；导出单位：{unit}；导出人：{user.username}{masked_note}"
+        1,
+        0,
+        f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}；导出单位：{unit}；导出人：{user.username}{masked_note}",
     )
     for col, column in enumerate(columns):
         sheet.write_string(2, col, column.label, head)

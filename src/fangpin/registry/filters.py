@@ -102,7 +102,9 @@ def keyset_page(queryset: QuerySet[Household], cursor: str, size: int) -> tuple[
     queryset = queryset.order_by("region_code", "household_no")
     if cursor:
         try:
-            region_code, household_no = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            region_code, household_no = json.loads(
+                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            )
         except (ValueError, TypeError):
             region_code = household_no = None
         if region_code is not None:

@@ -9,7 +9,9 @@ from .columns import LAYOUT_TITLES
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="文件", help_text="国家系统导出的户成员信息或监测对象信息（.xlsx、.xls、.csv）")
+    file = forms.FileField(
+        label="文件", help_text="国家系统导出的户成员信息或监测对象信息（.xlsx、.xls、.csv）"
+    )
     year = forms.IntegerField(
         label="收入年度", required=False, min_value=2015, max_value=2100,
         help_text="留空时从文件标题识别（如“2024年度”），识别不到则为上一年",
@@ -24,7 +26,9 @@ class ImportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    layout = forms.ChoiceField(label="格式", choices=[(k, v.strip("（自定义）")) for k, v in LAYOUT_TITLES.items()])
+    layout = forms.ChoiceField(
+        label="格式", choices=[(k, v.strip("（自定义）")) for k, v in LAYOUT_TITLES.items()]
+    )
     year = forms.IntegerField(label="收入年度", required=False, min_value=2015, max_value=2100)
     full = forms.BooleanField(label="包含完整证件号码和电话（仅县级管理员，会记入审计日志）", required=False)
 

@@ -281,8 +281,14 @@ class _Importer:
         # the id type decides how the ID is read, so it is parsed before the ID column
         ordered = sorted(header.columns, key=lambda ic: ic[1].kind == "id")
         self.plan = [
-            (i, c, PARSERS[c.kind](c), c.entity, c.field, list(EMPTY_VALUES.get(c.kind, [])) if c.kind == "list"
-             else EMPTY_VALUES.get(c.kind))
+            (
+                i,
+                c,
+                PARSERS[c.kind](c),
+                c.entity,
+                c.field,
+                list(EMPTY_VALUES.get(c.kind, [])) if c.kind == "list" else EMPTY_VALUES.get(c.kind),
+            )
             for i, c in ordered
         ]
 
@@ -290,7 +296,9 @@ class _Importer:
 
     def parse(self, number: int, values: list[object]) -> ParsedRow:
         problems: list[Problem] = []
-        parsed: dict[str, dict[str, Any]] = {e: {} for e in ("region", "household", "member", "income", "measure")}
+        parsed: dict[str, dict[str, Any]] = {
+            e: {} for e in ("region", "household", "member", "income", "measure")
+        }
         id_type = ""
         if self.id_type_index is not None and self.id_type_index < len(values):
             id_type = cells.text(values[self.id_type_index])
@@ -318,7 +326,9 @@ class _Importer:
         if any(f"risk_{i}" in self.household_fields_present for i in range(1, 6)):
             household["risk_types"] = "、".join(r for r in risks if r)
         if self.measure_groups:
-            household["measures"] = {g: parsed["measure"][g] for g in self.measure_groups if parsed["measure"].get(g)}
+            household["measures"] = {
+                g: parsed["measure"][g] for g in self.measure_groups if parsed["measure"].get(g)
+            }
         head_id = household.pop("head_id", "")
         key = household.pop("household_no", "") or ""
         if not key and head_id:
@@ -338,17 +348,25 @@ class _Importer:
                 problems.append(Problem(number, "证件号码", f"与第{first}行重复（同一人出现两次）"))
             else:
                 self.seen_ids[digest] = number
-        if key and not any(p.column in {"户编号"} for p in problems):
-            signature = hash(tuple(sorted((k, repr(v)) for k, v in household.items())) + (region.pk if region else 0,))
+        if key and not any(p.column == "户编号" for p in problems):
+            signature = hash(
+                (*sorted((k, repr(v)) for k, v in household.items()), region.pk if region else 0)
+            )
             if key not in self.household_signature:
                 self.household_signature[key] = (signature, number)
             elif self.household_signature[key][0] != signature:
                 first_row = self.household_signature[key][1]
-                problems.append(Problem(number, "户编号", f"同一户（{key}）的户级信息与第{first_row}行不一致"))
+                problems.append(
+                    Problem(number, "户编号", f"同一户（{key}）的户级信息与第{first_row}行不一致")
+                )
             if member.get("relation") == "户主":
                 self.head_rows[key] += 1
                 self.head_name[key] = member.get("name", "")
-        extra = {label: cells.text(values[i]) for i, label in self.header.extras if i < len(values) and values[i] is not None}
+        extra = {
+            label: cells.text(values[i])
+            for i, label in self.header.extras
+            if i < len(values) and values[i] is not None
+        }
         return ParsedRow(number, key, region, household, member, parsed["income"], extra, problems)
 
     def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
@@ -371,7 +389,9 @@ class _Importer:
             if heads == 0:
                 self.result.problems.append(Problem(first_row, "与户主关系", f"户编号{key}的家庭没有户主"))
             elif heads > 1:
-                self.result.problems.append(Problem(first_row, "与户主关系", f"户编号{key}的家庭有{heads}个户主"))
+                self.result.problems.append(
+                    Problem(first_row, "与户主关系", f"户编号{key}的家庭有{heads}个户主")
+                )
 
     # -- writing --
 
@@ -407,9 +427,12 @@ class _Importer:
         self._apply_members(rows, households, entries)
         audit.append(entries)
 
-    def _income_values(self, row: ParsedRow, household: Household, existing: IncomeRecord | None,
-                       member_rows: int) -> tuple[IncomeRecord, dict[str, tuple[Any, Any]]]:
-        record = existing or IncomeRecord(household=household, region_code=household.region_code, year=self.year)
+    def _income_values(
+        self, row: ParsedRow, household: Household, existing: IncomeRecord | None, member_rows: int
+    ) -> tuple[IncomeRecord, dict[str, tuple[Any, Any]]]:
+        record = existing or IncomeRecord(
+            household=household, region_code=household.region_code, year=self.year
+        )
         changed = self._assign(record, row.income)
         if record.region_code != household.region_code:
             changed["region_code"] = (record.region_code, household.region_code)
@@ -437,8 +460,9 @@ class _Importer:
         )
         return record, changed
 
-    def _apply_households(self, first_rows: dict[str, ParsedRow], rows: list[ParsedRow],
-                          entries: list[audit.PendingEntry]) -> dict[str, Household]:
+    def _apply_households(
+        self, first_rows: dict[str, ParsedRow], rows: list[ParsedRow], entries: list[audit.PendingEntry]
+    ) -> dict[str, Household]:
         keys = list(first_rows)
         existing = {h.household_no: h for h in Household.objects.filter(household_no__in=keys)}
         member_rows = Counter(r.household_key for r in rows)
@@ -448,7 +472,9 @@ class _Importer:
         if self.has_income and existing:
             incomes = {
                 r.household.household_no: r
-                for r in IncomeRecord.objects.filter(household__in=existing.values(), year=self.year).select_related("household")
+                for r in IncomeRecord.objects.filter(
+                    household__in=existing.values(), year=self.year
+                ).select_related("household")
             }
         income_create: list[tuple[str, IncomeRecord]] = []
         income_updates: list[tuple[IncomeRecord, dict[str, tuple[Any, Any]]]] = []
@@ -467,7 +493,9 @@ class _Importer:
                 changed |= self._assign(household, {"head_name": self.head_name[key]})
             self.applied_head_name[key] = household.head_name
             if self.has_income:
-                record, income_changed = self._income_values(row, household, incomes.get(key), member_rows[key])
+                record, income_changed = self._income_values(
+                    row, household, incomes.get(key), member_rows[key]
+                )
                 if record.pk is None:
                     income_create.append((key, record))
                 elif income_changed:
@@ -510,9 +538,13 @@ class _Importer:
             by_key.update({h.household_no: h for h in Household.objects.filter(household_no__in=missing)})
         return by_key
 
-    def _apply_members(self, rows: list[ParsedRow], households: dict[str, Household],
-                       entries: list[audit.PendingEntry]) -> None:
-        existing = {m.id_number_hash: m for m in Member.objects.filter(id_number_hash__in=[r.member["id_hash"] for r in rows])}
+    def _apply_members(
+        self, rows: list[ParsedRow], households: dict[str, Household], entries: list[audit.PendingEntry]
+    ) -> None:
+        existing = {
+            m.id_number_hash: m
+            for m in Member.objects.filter(id_number_hash__in=[r.member["id_hash"] for r in rows])
+        }
         to_create: list[Member] = []
         updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
         for row in rows:
@@ -563,8 +595,13 @@ class _Importer:
             after=audit.snapshot(obj, exclude=("updated_at",)),
         )
 
-    def _bulk_update(self, model: type, updates: list, entries: list[audit.PendingEntry],
-                     household_of: Callable[[Any], int]) -> None:
+    def _bulk_update(
+        self,
+        model: type,
+        updates: list,
+        entries: list[audit.PendingEntry],
+        household_of: Callable[[Any], int],
+    ) -> None:
         if not updates:
             return
         names = sorted({name for _, changed in updates for name in changed})
@@ -606,7 +643,9 @@ class _Importer:
                 updates.append((household, changed))
         self._bulk_update(Household, updates, entries, lambda h: h.pk)
         pks = [self.household_pk[k] for k in self.needs_divisor if k in self.household_pk]
-        counts = dict(Household.objects.filter(pk__in=pks).annotate(n=Count("members")).values_list("pk", "n"))
+        counts = dict(
+            Household.objects.filter(pk__in=pks).annotate(n=Count("members")).values_list("pk", "n")
+        )
         income_updates = []
         for record in IncomeRecord.objects.filter(household_id__in=pks, year=self.year):
             size = counts.get(record.household_id) or None
@@ -638,7 +677,9 @@ def import_register(
     rows = iter_rows(path)
     header, after_header = find_header(rows)
     if header is None:
-        result.problems.append(Problem(1, "", "未找到表头：前12行中没有一行包含足够的已知列名（如 姓名、证件号码、与户主关系）"))
+        result.problems.append(
+            Problem(1, "", "未找到表头：前12行中没有一行包含足够的已知列名（如 姓名、证件号码、与户主关系）")
+        )
         return result
     result.header_row = header.row
     result.layout = header.layout

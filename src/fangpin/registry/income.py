@@ -24,9 +24,7 @@ class IncomeResult:
 def policy_for(year: int, province_code: str | None = None) -> IncomePolicy | None:
     """The year's parameters; until a province issues a new value the previous year's applies."""
     province_code = province_code or settings.FANGPIN_PROVINCE_CODE
-    return (
-        IncomePolicy.objects.filter(province_code=province_code, year__lte=year).order_by("-year").first()
-    )
+    return IncomePolicy.objects.filter(province_code=province_code, year__lte=year).order_by("-year").first()
 
 
 def _v(values: dict[str, Decimal | None], name: str) -> Decimal:

@@ -18,9 +18,7 @@ from .reports import write_error_report
 def run_import(job: Job, progress: Callable[[int, int | None], None]) -> None:
     result = import_register(job.input_path, year=job.params.get("year"), progress=progress)
     job.summary = result.summary()
-    job.problems = [
-        {"row": p.row, "column": p.column, "message": p.message} for p in result.problems[:200]
-    ]
+    job.problems = [{"row": p.row, "column": p.column, "message": p.message} for p in result.problems[:200]]
     if result.ok:
         job.status = Status.SUCCEEDED
         s = result.summary()
@@ -31,7 +29,9 @@ def run_import(job: Job, progress: Callable[[int, int | None], None]) -> None:
         )
         return
     job.status = Status.REJECTED
-    job.message = f"未通过校验：发现{len(result.problems)}处问题，台账没有任何改动。请下载错误说明，修改后重新上传。"
+    job.message = (
+        f"未通过校验：发现{len(result.problems)}处问题，台账没有任何改动。请下载错误说明，修改后重新上传。"
+    )
     stem = job.input_name.rsplit(".", 1)[0] or "导入文件"
     target = job.work_dir / "错误说明.xlsx"
     write_error_report(job.input_path, result.problems, target, header_row=result.header_row)
@@ -43,8 +43,9 @@ def run_export(job: Job, progress: Callable[[int, int | None], None]) -> None:
     layout = job.params.get("layout", "member")
     full = bool(job.params.get("full")) and job.user.can("export_full_ids")
     target = job.work_dir / "export.xlsx"
-    people = export_register(target, user=job.user, layout=layout, year=job.params.get("year"), full=full,
-                             progress=progress)
+    people = export_register(
+        target, user=job.user, layout=layout, year=job.params.get("year"), full=full, progress=progress
+    )
     name = "户成员信息" if layout == "member" else "监测对象信息"
     job.result_path, job.result_name = str(target), f"{name}_{timezone.localtime():%Y%m%d%H%M}.xlsx"
     job.status = Status.SUCCEEDED

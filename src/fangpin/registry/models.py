@@ -28,7 +28,9 @@ class Household(models.Model):
     region = models.ForeignKey("regions.Region", models.PROTECT, related_name="households", verbose_name="村")
     region_code = models.CharField("区划代码", max_length=12)
     head_name = models.CharField("户主姓名", max_length=64, blank=True)
-    household_type = models.CharField("户类型", max_length=16, blank=True, choices=_choices(choices.HOUSEHOLD_TYPES))
+    household_type = models.CharField(
+        "户类型", max_length=16, blank=True, choices=_choices(choices.HOUSEHOLD_TYPES)
+    )
     monitoring_category = models.CharField(
         "监测对象类别", max_length=16, blank=True, choices=_choices(choices.MONITORING_CATEGORIES)
     )
@@ -58,7 +60,9 @@ class Household(models.Model):
     elimination_method = models.CharField(
         "风险消除方式", max_length=8, blank=True, choices=_choices(choices.ELIMINATION_METHODS)
     )
-    risk_types = models.CharField("致贫/返贫风险", max_length=200, blank=True, help_text="以“、”分隔，最多5项")
+    risk_types = models.CharField(
+        "致贫/返贫风险", max_length=200, blank=True, help_text="以“、”分隔，最多5项"
+    )
     measures = models.JSONField("帮扶措施", default=dict, blank=True)
     development_measure_status = models.CharField("实施开发式帮扶措施情况", max_length=64, blank=True)
     no_labour_household = models.BooleanField("整户无劳动能力兜底保障户", null=True, blank=True)
@@ -131,7 +135,9 @@ class Member(models.Model):
     school_status = models.CharField("在校生状况", max_length=32, blank=True)
     dropout_reason = models.CharField("义务教育阶段未上学原因", max_length=64, blank=True)
     health = models.CharField("健康状况", max_length=16, blank=True, choices=_choices(choices.HEALTH))
-    labour_skill = models.CharField("劳动技能", max_length=16, blank=True, choices=_choices(choices.LABOUR_SKILLS))
+    labour_skill = models.CharField(
+        "劳动技能", max_length=16, blank=True, choices=_choices(choices.LABOUR_SKILLS)
+    )
     work_months = models.DecimalField("务工时间（月）", max_digits=4, decimal_places=1, null=True, blank=True)
     work_place = models.CharField("务工所在地", max_length=128, blank=True)
     work_employer = models.CharField("务工企业名称", max_length=128, blank=True)
@@ -199,16 +205,23 @@ class IncomePolicy(models.Model):
         "产业奖励、就业奖励", max_length=16, choices=Treatment.choices, default=Treatment.INCOME
     )
     special_subsidy_treatment = models.CharField(
-        "专项用于减少生产经营性支出的补贴", max_length=16, choices=Treatment.choices, default=Treatment.OFFSET_EXPENSE
+        "专项用于减少生产经营性支出的补贴",
+        max_length=16,
+        choices=Treatment.choices,
+        default=Treatment.OFFSET_EXPENSE,
     )
     claims_counted = models.BooleanField("理赔收入计入转移性收入", default=False)
     divisor = models.CharField("人均的分母", max_length=8, choices=Divisor.choices, default=Divisor.ANNUAL)
-    tolerance = models.DecimalField("与导入值的容差（元/人）", max_digits=8, decimal_places=2, default=Decimal("1.00"))
+    tolerance = models.DecimalField(
+        "与导入值的容差（元/人）", max_digits=8, decimal_places=2, default=Decimal("1.00")
+    )
 
     class Meta:
         ordering = ["province_code", "year"]
         verbose_name = verbose_name_plural = "收入口径参数"
-        constraints = [models.UniqueConstraint(fields=["province_code", "year"], name="income_policy_unique_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["province_code", "year"], name="income_policy_unique_year")
+        ]
 
     def __str__(self) -> str:
         return f"{self.province_code} {self.year}年 监测范围 {self.monitoring_line} 元"
@@ -260,7 +273,9 @@ class IncomeRecord(models.Model):
     class Meta:
         ordering = ["household_id", "-year"]
         verbose_name = verbose_name_plural = "年度收入"
-        constraints = [models.UniqueConstraint(fields=["household", "year"], name="income_one_per_household_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "year"], name="income_one_per_household_year")
+        ]
         indexes = [models.Index(fields=["region_code", "year"], name="income_region_year")]
 
     def __str__(self) -> str:

@@ -17,8 +17,9 @@ from fangpin.common.tabular import iter_rows
 from .importer import ERROR_COLUMN, Problem
 
 
-def write_error_report(source: str | Path, problems: list[Problem], target: str | Path,
-                       header_row: int = 0) -> Path:
+def write_error_report(
+    source: str | Path, problems: list[Problem], target: str | Path, header_row: int = 0
+) -> Path:
     by_row: dict[int, list[Problem]] = defaultdict(list)
     for problem in problems:
         by_row[problem.row].append(problem)

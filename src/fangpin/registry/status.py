@@ -29,7 +29,9 @@ def _age(member: Member, today: dt.date) -> int | None:
     return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 
 
-def guarantees(household: Household, members: Iterable[Member], today: dt.date | None = None) -> list[Guarantee]:
+def guarantees(
+    household: Household, members: Iterable[Member], today: dt.date | None = None
+) -> list[Guarantee]:
     today = today or dt.date.today()
     members = list(members)
     dropouts = [m.name for m in members if m.dropout_reason]
@@ -43,7 +45,9 @@ def guarantees(household: Household, members: Iterable[Member], today: dt.date |
         if m.resident_medical_insurance is False and m.employee_medical_insurance is False
     ]  # fmt: skip
     unknown_insurance = [
-        m.name for m in members if m.resident_medical_insurance is None and m.employee_medical_insurance is None
+        m.name
+        for m in members
+        if m.resident_medical_insurance is None and m.employee_medical_insurance is None
     ]
     if uninsured:
         medical = Guarantee("基本医疗", AT_RISK, f"{'、'.join(uninsured)}未参加基本医疗保险")

@@ -28,7 +28,9 @@ def _region_options(user) -> list[Region]:  # type: ignore[no-untyped-def]
         return []
     prefix = user.region.prefix
     return list(
-        Region.objects.filter(code__startswith=prefix, level__in=[Level.TOWNSHIP, Level.VILLAGE]).order_by("code")
+        Region.objects.filter(code__startswith=prefix, level__in=[Level.TOWNSHIP, Level.VILLAGE]).order_by(
+            "code"
+        )
     )
 
 
@@ -69,7 +71,11 @@ def _as_of(request: HttpRequest) -> dt.datetime | None:
 def _labelled(model: type, snapshot: dict) -> list[tuple[str, object]]:
     rows = []
     for f in model._meta.concrete_fields:
-        if f.attname in snapshot and not f.attname.endswith(("_enc", "_hash")) and f.attname not in {"id", "extra"}:
+        if (
+            f.attname in snapshot
+            and not f.attname.endswith(("_enc", "_hash"))
+            and f.attname not in {"id", "extra"}
+        ):
             value = snapshot[f.attname]
             if value in (None, "", {}, []):
                 continue
@@ -95,7 +101,9 @@ FIELD_LABELS = {
 
 @capability_required("view_register")
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    household = get_object_or_404(Household.objects.for_user(request.user).select_related("region__parent"), pk=pk)
+    household = get_object_or_404(
+        Household.objects.for_user(request.user).select_related("region__parent"), pk=pk
+    )
     members = list(household.members.order_by("id"))
     as_of = _as_of(request)
     past = None
@@ -119,8 +127,9 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "past": past,
         "can_reveal": request.user.can("reveal_sensitive"),
-        "household_fields": _labelled(Household, {f.attname: getattr(household, f.attname)
-                                                   for f in Household._meta.concrete_fields}),
+        "household_fields": _labelled(
+            Household, {f.attname: getattr(household, f.attname) for f in Household._meta.concrete_fields}
+        ),
     }
     return render(request, "registry/household_detail.html", context)
 
@@ -153,8 +162,9 @@ def reveal_household_phone(request: HttpRequest, pk: int) -> HttpResponse:
 def import_page(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = actions.queue_import(user=request.user, upload=form.cleaned_data["file"],
-                                   year=form.cleaned_data.get("year"))
+        job = actions.queue_import(
+            user=request.user, upload=form.cleaned_data["file"], year=form.cleaned_data.get("year")
+        )
         return redirect("jobs:detail", pk=job.pk)
     return render(request, "registry/import.html", {"form": form})
 
@@ -164,9 +174,15 @@ def export_page(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = actions.queue_export(user=request.user, layout=form.cleaned_data["layout"],
-                                       year=form.cleaned_data.get("year"), full=form.cleaned_data["full"])
+            job = actions.queue_export(
+                user=request.user,
+                layout=form.cleaned_data["layout"],
+                year=form.cleaned_data.get("year"),
+                full=form.cleaned_data["full"],
+            )
         except PermissionDenied as exc:
             return forbidden(request, exc)
         return redirect("jobs:detail", pk=job.pk)
-    return render(request, "registry/export.html", {"form": form, "can_full": request.user.can("export_full_ids")})
+    return render(
+        request, "registry/export.html", {"form": form, "can_full": request.user.can("export_full_ids")}
+    )

@@ -49,7 +49,9 @@ def scope_counts(user: Any) -> dict[str, Any]:
         unsafe_water=Count("id", filter=Q(safe_drinking_water=False)),
     )
     counts["people"] = Member.objects.for_user(user).count()
-    counts["income_discrepancies"] = IncomeRecord.objects.for_user(user).filter(discrepancy__isnull=False).count()
+    counts["income_discrepancies"] = (
+        IncomeRecord.objects.for_user(user).filter(discrepancy__isnull=False).count()
+    )
     counts["monitoring_line"] = line
     counts["line_year"] = policy.year if policy else None
     counts["line_confirmed"] = policy.line_confirmed if policy else False
@@ -66,8 +68,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "web/error.html", {"title": "未找到", "message": "页面不存在，或不在您的管辖范围内。"},
-                  status=404)
+    return render(
+        request,
+        "web/error.html",
+        {"title": "未找到", "message": "页面不存在，或不在您的管辖范围内。"},
+        status=404,
+    )
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

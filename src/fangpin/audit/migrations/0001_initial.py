@@ -4,52 +4,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(default=0)),
-                ('entry_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+                (
+                    "entry_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计链头',
+                "verbose_name": "审计链头",
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(unique=True, verbose_name='序号')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='时间')),
-                ('user_id', models.BigIntegerField(blank=True, null=True, verbose_name='用户ID')),
-                ('username', models.CharField(max_length=150, verbose_name='用户名')),
-                ('request_id', models.CharField(blank=True, max_length=32, verbose_name='请求号')),
-                ('source', models.CharField(max_length=16, verbose_name='来源')),
-                ('ip', models.CharField(blank=True, max_length=64, verbose_name='IP')),
-                ('action', models.CharField(choices=[('create', '新增'), ('update', '修改'), ('delete', '删除'), ('sensitive_read', '查看敏感信息'), ('export', '导出'), ('login', '登录'), ('login_failed', '登录失败'), ('lockout', '账号锁定')], max_length=16, verbose_name='动作')),
-                ('model', models.CharField(blank=True, max_length=64, verbose_name='对象类型')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='对象ID')),
-                ('object_repr', models.CharField(blank=True, max_length=200, verbose_name='对象')),
-                ('household_id', models.BigIntegerField(blank=True, null=True, verbose_name='户ID')),
-                ('region_code', models.CharField(blank=True, max_length=12, verbose_name='区划代码')),
-                ('before', models.JSONField(blank=True, null=True, verbose_name='修改前')),
-                ('after', models.JSONField(blank=True, null=True, verbose_name='修改后')),
-                ('detail', models.CharField(blank=True, max_length=500, verbose_name='说明')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('entry_hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(unique=True, verbose_name="序号")),
+                ("at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                ("user_id", models.BigIntegerField(blank=True, null=True, verbose_name="用户ID")),
+                ("username", models.CharField(max_length=150, verbose_name="用户名")),
+                ("request_id", models.CharField(blank=True, max_length=32, verbose_name="请求号")),
+                ("source", models.CharField(max_length=16, verbose_name="来源")),
+                ("ip", models.CharField(blank=True, max_length=64, verbose_name="IP")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "新增"),
+                            ("update", "修改"),
+                            ("delete", "删除"),
+                            ("sensitive_read", "查看敏感信息"),
+                            ("export", "导出"),
+                            ("login", "登录"),
+                            ("login_failed", "登录失败"),
+                            ("lockout", "账号锁定"),
+                        ],
+                        max_length=16,
+                        verbose_name="动作",
+                    ),
+                ),
+                ("model", models.CharField(blank=True, max_length=64, verbose_name="对象类型")),
+                ("object_id", models.CharField(blank=True, max_length=64, verbose_name="对象ID")),
+                ("object_repr", models.CharField(blank=True, max_length=200, verbose_name="对象")),
+                ("household_id", models.BigIntegerField(blank=True, null=True, verbose_name="户ID")),
+                ("region_code", models.CharField(blank=True, max_length=12, verbose_name="区划代码")),
+                ("before", models.JSONField(blank=True, null=True, verbose_name="修改前")),
+                ("after", models.JSONField(blank=True, null=True, verbose_name="修改后")),
+                ("detail", models.CharField(blank=True, max_length=500, verbose_name="说明")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("entry_hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name': '审计日志',
-                'verbose_name_plural': '审计日志',
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['household_id', 'seq'], name='audit_household_seq'), models.Index(fields=['model', 'object_id', 'seq'], name='audit_object_seq'), models.Index(fields=['action', 'at'], name='audit_action_at')],
+                "verbose_name": "审计日志",
+                "verbose_name_plural": "审计日志",
+                "ordering": ["seq"],
+                "indexes": [
+                    models.Index(fields=["household_id", "seq"], name="audit_household_seq"),
+                    models.Index(fields=["model", "object_id", "seq"], name="audit_object_seq"),
+                    models.Index(fields=["action", "at"], name="audit_action_at"),
+                ],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,30 +14,66 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('import_register', '导入台账'), ('export_register', '导出台账')], max_length=32, verbose_name='类型')),
-                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '进行中'), ('succeeded', '已完成'), ('rejected', '未通过校验'), ('failed', '出错'), ('interrupted', '已中断')], default='queued', max_length=16, verbose_name='状态')),
-                ('params', models.JSONField(blank=True, default=dict, verbose_name='参数')),
-                ('input_path', models.CharField(blank=True, max_length=500, verbose_name='输入文件')),
-                ('input_name', models.CharField(blank=True, max_length=255, verbose_name='原文件名')),
-                ('result_path', models.CharField(blank=True, max_length=500, verbose_name='结果文件')),
-                ('result_name', models.CharField(blank=True, max_length=255, verbose_name='结果文件名')),
-                ('message', models.CharField(blank=True, max_length=1000, verbose_name='说明')),
-                ('summary', models.JSONField(blank=True, default=dict, verbose_name='结果')),
-                ('problems', models.JSONField(blank=True, default=list, verbose_name='问题（前200条）')),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='提交时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='开始时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='结束时间')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("import_register", "导入台账"), ("export_register", "导出台账")],
+                        max_length=32,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "排队中"),
+                            ("running", "进行中"),
+                            ("succeeded", "已完成"),
+                            ("rejected", "未通过校验"),
+                            ("failed", "出错"),
+                            ("interrupted", "已中断"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict, verbose_name="参数")),
+                ("input_path", models.CharField(blank=True, max_length=500, verbose_name="输入文件")),
+                ("input_name", models.CharField(blank=True, max_length=255, verbose_name="原文件名")),
+                ("result_path", models.CharField(blank=True, max_length=500, verbose_name="结果文件")),
+                ("result_name", models.CharField(blank=True, max_length=255, verbose_name="结果文件名")),
+                ("message", models.CharField(blank=True, max_length=1000, verbose_name="说明")),
+                ("summary", models.JSONField(blank=True, default=dict, verbose_name="结果")),
+                ("problems", models.JSONField(blank=True, default=list, verbose_name="问题（前200条）")),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="提交时间")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="开始时间")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="结束时间")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '后台任务',
-                'verbose_name_plural': '后台任务',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['user', '-created_at'], name='job_user_created')],
+                "verbose_name": "后台任务",
+                "verbose_name_plural": "后台任务",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["user", "-created_at"], name="job_user_created")],
             },
         ),
     ]
