@@ -167,6 +167,7 @@ CONTENT_SECURITY_POLICY = {
 # --- privacy ------------------------------------------------------------------------------------
 FANGPIN_KEY_FILE = env_str("FANGPIN_KEY_FILE", str(DATA_DIR / "keys" / "fangpin-keys.json"))
 FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
+FANGPIN_IMPORT_CHUNK_SIZE = env_int("FANGPIN_IMPORT_CHUNK_SIZE", 2000)
 
 # --- jobs (huey: SQLite file beside the database by default, Redis when REDIS_URL is set) ------
 HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", running_tests())

@@ -8,12 +8,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
-from fangpin.common.bulk import fast_insert
+from fangpin.common.bulk import insert_rows
 
 from .context import current_actor
 from .models import Action, AuditEntry, ChainHead
@@ -24,8 +25,13 @@ HASHED_FIELDS = (
 )  # fmt: skip
 
 
+PLAIN = (str, int, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """Snapshot values as JSON that reads back identically on SQLite and PostgreSQL."""
+    if isinstance(value, PLAIN):
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -39,14 +45,30 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def snapshot(instance: models.Model, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """Column values of a row (encrypted columns stay encrypted), for before/after."""
-    skip = set(exclude)
-    return {
-        f.attname: jsonable(getattr(instance, f.attname))
-        for f in instance._meta.concrete_fields
-        if f.attname not in skip
+def logged_field(attname: str) -> bool:
+    """Ciphertext never enters the log (the mask shows what changed); of the keyed hashes only the ID's
+    is kept, so an audit administrator can find every entry about a person from an ID number."""
+    return not attname.endswith("_enc") and (not attname.endswith("_hash") or attname == "id_number_hash")
+
+
+@lru_cache(maxsize=64)
+def _logged_attnames(model: type[models.Model], exclude: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        f.attname for f in model._meta.concrete_fields if f.attname not in exclude and logged_field(f.attname)
+    )
+
+
+def snapshot(
+    instance: models.Model, exclude: Iterable[str] = (), *, drop_empty: bool = False
+) -> dict[str, Any]:
+    """Column values of a row for before/after. `drop_empty` leaves out empty values: a create entry
+    then holds only what was set, which is a third of the row for a typical member."""
+    data = {
+        name: jsonable(getattr(instance, name)) for name in _logged_attnames(type(instance), tuple(exclude))
     }
+    if drop_empty:
+        return {k: v for k, v in data.items() if v not in (None, "", {}, [])}
+    return data
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -77,7 +99,7 @@ class PendingEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def append(entries: list[PendingEntry]) -> list[AuditEntry]:
+def append(entries: list[PendingEntry]) -> list[dict[str, Any]]:
     """Put entries on the chain in one transaction. Locking the head row serialises writers
     (SELECT … FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions do it at BEGIN)."""
     if not entries:
@@ -110,14 +132,14 @@ def append(entries: list[PendingEntry]) -> list[AuditEntry]:
                 "prev_hash": prev,
             }
             values["entry_hash"] = prev = compute_hash(values)
-            rows.append(AuditEntry(**values))
-        fast_insert(AuditEntry, rows)
+            rows.append(values)
+        insert_rows(AuditEntry, rows)
         ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=prev)
     return rows
 
 
 def record(action: Action | str, **kwargs: Any) -> AuditEntry:
-    return append([PendingEntry(action=str(action), **kwargs)])[0]
+    return AuditEntry(**append([PendingEntry(action=str(action), **kwargs)])[0])
 
 
 def record_sensitive_read(

@@ -22,7 +22,7 @@ class AuditEntry(models.Model):
     DELETE at the database level; the chain catches what gets past them (a raw file edit)."""
 
     seq = models.PositiveBigIntegerField("序号", unique=True)
-    at = models.DateTimeField("时间", db_index=True)
+    at = models.DateTimeField("时间")
     user_id = models.BigIntegerField("用户ID", null=True, blank=True)
     username = models.CharField("用户名", max_length=150)
     request_id = models.CharField("请求号", max_length=32, blank=True)

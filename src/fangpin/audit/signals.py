@@ -71,6 +71,7 @@ def _after_save(
     after = _snapshot(instance)
     before = getattr(instance, "_audit_before", None)
     if created or before is None:
+        after = {k: v for k, v in after.items() if v not in (None, "", {}, [])}
         actions.record(Action.CREATE, after=after, **_filing(instance))
         return
     old, new = actions.diff(before, after)

@@ -39,39 +39,52 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], batch_size: int = 1000
+) -> list[int]:
+    """Insert plain dicts (attname → value) and return their new ids, in order."""
+    if not rows:
+        return []
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    adapters = [(f.attname, _adapter(f), f.get_default() if f.has_default() else None) for f in fields]
+    ids = allocate_ids(model, len(rows))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in [model._meta.pk, *fields])
+    placeholders = ", ".join(["%s"] * (len(fields) + 1))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            batch = []
+            for pk, row in zip(
+                ids[start : start + batch_size], rows[start : start + batch_size], strict=True
+            ):
+                values = [pk]
+                for attname, adapt, default in adapters:
+                    value = row.get(attname, default)
+                    values.append(adapt(value) if adapt is not None and value is not None else value)
+                batch.append(values)
+            cursor.executemany(sql, batch)
+        if connection.vendor == "sqlite":  # keep AUTOINCREMENT's counter ahead of the ids we assigned
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = %s",
+                [ids[-1], model._meta.db_table],
+            )
+    return ids
+
+
 def fast_insert(model: type[models.Model], objects: Sequence[models.Model], batch_size: int = 1000) -> None:
     """Insert unsaved instances and set their pk. Runs `pre_save` (auto_now and friends) but sends
     no signals: callers write their own audit entries."""
     if not objects:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    adapters = [_adapter(f) for f in fields]
     auto_now = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    for obj, pk in zip(objects, allocate_ids(model, len(objects)), strict=True):
-        obj.pk = pk
+    attnames = [f.attname for f in fields]
+    for obj in objects:
         for field in auto_now:
             field.pre_save(obj, add=True)
+    rows = [{name: getattr(obj, name) for name in attnames} for obj in objects]
+    for obj, pk in zip(objects, insert_rows(model, rows, batch_size), strict=True):
+        obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in [model._meta.pk, *fields])
-    placeholders = ", ".join(["%s"] * (len(fields) + 1))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    attnames = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        for start in range(0, len(objects), batch_size):
-            rows = []
-            for obj in objects[start : start + batch_size]:
-                row = [obj.pk]
-                for attname, adapt in zip(attnames, adapters, strict=True):
-                    value = getattr(obj, attname)
-                    row.append(adapt(value) if adapt is not None and value is not None else value)
-                rows.append(row)
-            cursor.executemany(sql, rows)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            # keep AUTOINCREMENT's counter ahead of the ids we assigned
-            cursor.execute(
-                "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = %s",
-                [objects[-1].pk, model._meta.db_table],
-            )

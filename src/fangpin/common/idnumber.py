@@ -37,7 +37,7 @@ class IdResult:
 
 def _birth_date(digits8: str) -> dt.date | None:
     try:
-        return dt.datetime.strptime(digits8, "%Y%m%d").date()
+        return dt.date(int(digits8[:4]), int(digits8[4:6]), int(digits8[6:8]))
     except ValueError:
         return None
 

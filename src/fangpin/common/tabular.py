@@ -1,21 +1,26 @@
 """Reading .xlsx/.xls/.csv files row by row, as clerks really produce them.
 
 CSV streams with constant memory and its encoding is detected (UTF-8 with or without BOM, else
-GB18030, the superset of GBK that Excel on a Chinese Windows writes). Excel files are read with
-calamine (Rust), which is ~7× faster than openpyxl; it holds one sheet's cells while reading, so
-province-scale rosters should arrive as CSV (see DESIGN.md, "Excel").
+GB18030, the superset of GBK that Excel on a Chinese Windows writes). .xlsx streams too
+(common.xlsx_stream). .xls is read with calamine (Rust), which holds the sheet while reading; an .xls
+sheet has at most 65,536 rows, so that stays small.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lxml import etree
 from python_calamine import CalamineWorkbook
 
+from .xlsx_stream import iter_xlsx_rows
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+STREAMED_SUFFIXES = {".xlsx", ".xlsm"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv", ".txt"}
 
 
@@ -74,7 +79,12 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, list[object]]]:
     """Yield (row number as Excel shows it, raw cell values) for the first sheet of the file."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
+    if suffix in STREAMED_SUFFIXES:
+        try:
+            yield from iter_xlsx_rows(str(path))
+        except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as exc:
+            raise UnreadableFile(f"无法读取Excel文件（文件已损坏或不是.xlsx）：{exc}") from exc
+    elif suffix in EXCEL_SUFFIXES:
         yield from _excel_rows(path)
     elif suffix in {".csv", ".txt"}:
         yield from _csv_rows(path)

@@ -28,34 +28,21 @@ from fangpin.audit.models import Action
 from fangpin.common import cells
 from fangpin.common.bulk import fast_insert
 from fangpin.common.crypto import cipher
-from fangpin.common.idnumber import birth_date_of, mask_id, normalise_id
-from fangpin.common.phone import mask_phone, normalise_phone
+from fangpin.common.idnumber import mask_id
+from fangpin.common.phone import mask_phone
 from fangpin.common.tabular import iter_rows
 from fangpin.regions.models import Level, Region
 
 from . import income as income_rules
 from .columns import HEADER_LOOKUP, MONITORING_COLUMNS, Column, header_key
 from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
+from .rows import Problem, RowCells, stream_rows
 
 HEADER_SEARCH_ROWS = 12
 MIN_HEADER_MATCHES = 4
 YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*年")
 PHONE_FIELDS = {"phone", "monitoring_contact_phone", "info_collector_phone"}
 ERROR_COLUMN = "错误说明"  # the column our own error workbook adds; ignored on re-upload
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the file, named by row and column as Excel shows them."""
-
-    row: int
-    column: str
-    message: str
-    col_index: int | None = None
-
-    def __str__(self) -> str:
-        where = f"第{self.row}行" + (f"「{self.column}」列" if self.column else "")
-        return f"{where}：{self.message}"
 
 
 @dataclass
@@ -176,84 +163,6 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[Header | None
 # --- cells ---------------------------------------------------------------------------------------
 
 
-CellParser = Callable[[object, str], tuple[Any, str, str]]
-EMPTY_VALUES = {"text": "", "enum": "", "id": "", "phone": "", "month": "", "list": []}
-
-
-def _parse_id(column: Column) -> CellParser:
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
-        result = normalise_id(raw, allow_disability_card=id_type == "残疾人证")
-        return result.value, result.error, result.note
-
-    return parse
-
-
-def _parse_phone(column: Column) -> CellParser:
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
-        value, error = normalise_phone(raw)
-        return value, error, ""
-
-    return parse
-
-
-def _parse_text(column: Column) -> CellParser:
-    allowed = set(column.values)
-    hint = "、".join(column.values[:12]) + ("等" if len(column.values) > 12 else "")
-
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
-        value = cells.text(raw)
-        if allowed and value:
-            value = column.value_synonyms.get(value, value)
-            if value not in allowed:
-                return None, f"「{value}」不是有效值（可填：{hint}）", ""
-        if len(value) > column.max_length:
-            return None, f"内容过长（{len(value)}字，最多{column.max_length}字）", ""
-        return value, "", ""
-
-    return parse
-
-
-def _simple(func: Callable[[object], Any]) -> Callable[[Column], CellParser]:
-    def factory(column: Column) -> CellParser:
-        def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
-            try:
-                return func(raw), "", ""
-            except cells.CellError as exc:
-                return None, str(exc), ""
-
-        return parse
-
-    return factory
-
-
-PARSERS: dict[str, Callable[[Column], CellParser]] = {
-    "id": _parse_id,
-    "phone": _parse_phone,
-    "text": _parse_text,
-    "enum": _parse_text,
-    "yesno": _simple(cells.yes_no),
-    "money": _simple(cells.money),
-    "area": _simple(cells.money),
-    "decimal": _simple(cells.money),
-    "money_signed": _simple(lambda raw: cells.money(raw, allow_negative=True)),
-    "int": _simple(cells.integer),
-    "date": _simple(cells.date),
-    "month": _simple(cells.month),
-    "list": _simple(cells.split_list),
-}
-
-
-def parse_cell(column: Column, raw: object, *, id_type: str = "") -> tuple[Any, str, str]:
-    """(value, error, note) for one cell."""
-    if raw is None or raw == "":
-        return EMPTY_VALUES.get(column.kind), ("必填，不能为空" if column.required else ""), ""
-    return PARSERS[column.kind](column)(raw, id_type)
-
-
-def _is_blank(values: list[object]) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
-
-
 # --- the import ----------------------------------------------------------------------------------
 
 
@@ -274,74 +183,25 @@ class _Importer:
         self.applied_head_name: dict[str, str] = {}
         self.seen_ids: dict[str, int] = {}
         self.needs_divisor: set[str] = set()  # household keys without a 人口数 column
-        self.id_type_index = next((i for i, c in header.columns if c.target == "member.id_type"), None)
         self.has_income = any(c.entity == "income" for _, c in header.columns)
-        self.household_fields_present = {c.field for _, c in header.columns if c.entity == "household"}
-        self.measure_groups = [c.field for _, c in header.columns if c.entity == "measure"]
-        # the id type decides how the ID is read, so it is parsed before the ID column
-        ordered = sorted(header.columns, key=lambda ic: ic[1].kind == "id")
-        self.plan = [
-            (
-                i,
-                c,
-                PARSERS[c.kind](c),
-                c.entity,
-                c.field,
-                list(EMPTY_VALUES.get(c.kind, [])) if c.kind == "list" else EMPTY_VALUES.get(c.kind),
-            )
-            for i, c in ordered
-        ]
 
     # -- validation --
 
-    def parse(self, number: int, values: list[object]) -> ParsedRow:
-        problems: list[Problem] = []
-        parsed: dict[str, dict[str, Any]] = {
-            e: {} for e in ("region", "household", "member", "income", "measure")
-        }
-        id_type = ""
-        if self.id_type_index is not None and self.id_type_index < len(values):
-            id_type = cells.text(values[self.id_type_index])
-        width = len(values)
-        for index, column, parser, entity, name, empty in self.plan:
-            raw = values[index] if index < width else None
-            if raw is None or raw == "":
-                if column.required:
-                    problems.append(Problem(number, column.label, "必填，不能为空", index))
-                else:
-                    parsed[entity][name] = empty
-                continue
-            value, error, note = parser(raw, id_type)
-            if not error and column.required and value in (None, "", []):
-                error = "必填，不能为空"
-            if error:
-                problems.append(Problem(number, column.label, error, index))
-                continue
-            if note:
-                self.result.conversions += 1
-                self.result.notes.append(f"第{number}行「{column.label}」列：{note}")
-            parsed[entity][name] = value
-        household, member = parsed["household"], parsed["member"]
-        risks = [household.pop(f"risk_{i}") for i in range(1, 6) if f"risk_{i}" in household]
-        if any(f"risk_{i}" in self.household_fields_present for i in range(1, 6)):
-            household["risk_types"] = "、".join(r for r in risks if r)
-        if self.measure_groups:
-            household["measures"] = {
-                g: parsed["measure"][g] for g in self.measure_groups if parsed["measure"].get(g)
-            }
+    def parse(self, row: RowCells) -> ParsedRow:
+        """The checks that need more than one cell or row: keys, regions, duplicates, heads."""
+        number, problems = row.number, row.problems
+        household, member = row.parsed["household"], row.parsed["member"]
+        if row.notes:
+            self.result.conversions += len(row.notes)
+            self.result.notes.extend(row.notes)
         head_id = household.pop("head_id", "")
         key = household.pop("household_no", "") or ""
         if not key and head_id:
             key = "HZ" + self.cipher.digest(head_id, "id")[:24]
         if not key and not any(p.column in {"户编号", "户主证件号码"} for p in problems):
             problems.append(Problem(number, "户编号", "必填，不能为空"))
-        region = self._region(number, parsed["region"], problems)
-        id_number = member.get("id_number")
-        if id_number and member.get("birth_date") and id_type in ("", "身份证"):
-            from_id = birth_date_of(id_number)
-            if from_id and from_id != member["birth_date"]:
-                problems.append(Problem(number, "出生日期", f"与证件号码中的出生日期（{from_id}）不一致"))
-        if id_number:
+        region = self._region(number, row.parsed["region"], problems)
+        if id_number := member.get("id_number"):
             digest = self.cipher.digest(id_number[:18], "id")
             member["id_hash"] = digest
             if (first := self.seen_ids.get(digest)) is not None:
@@ -362,12 +222,7 @@ class _Importer:
             if member.get("relation") == "户主":
                 self.head_rows[key] += 1
                 self.head_name[key] = member.get("name", "")
-        extra = {
-            label: cells.text(values[i])
-            for i, label in self.header.extras
-            if i < len(values) and values[i] is not None
-        }
-        return ParsedRow(number, key, region, household, member, parsed["income"], extra, problems)
+        return ParsedRow(number, key, region, household, member, row.parsed["income"], row.extra, problems)
 
     def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
         if code := data.get("code"):
@@ -592,7 +447,7 @@ class _Importer:
             object_repr=str(obj),
             household_id=household_id,
             region_code=obj.region_code,
-            after=audit.snapshot(obj, exclude=("updated_at",)),
+            after=audit.snapshot(obj, exclude=("updated_at",), drop_empty=True),
         )
 
     def _bulk_update(
@@ -616,7 +471,7 @@ class _Importer:
                 obj.updated_at = now
         model.objects.bulk_update([obj for obj, _ in updates], sorted(fields), batch_size=500)
         for obj, changed in updates:
-            visible = {k: v for k, v in changed.items() if not k.endswith("_hash")}
+            visible = {k: v for k, v in changed.items() if audit.logged_field(k)}
             entries.append(
                 audit.PendingEntry(
                     action=Action.UPDATE,
@@ -670,12 +525,13 @@ def import_register(
     year: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     chunk_size: int | None = None,
+    parallel: bool | None = None,
 ) -> ImportResult:
     """Import a §2 or §3 file. Returns the result; on any problem nothing is written."""
-    chunk_size = chunk_size or getattr(settings, "FANGPIN_IMPORT_CHUNK_SIZE", 2000)
+    chunk_size = chunk_size or settings.FANGPIN_IMPORT_CHUNK_SIZE
     result = ImportResult()
     rows = iter_rows(path)
-    header, after_header = find_header(rows)
+    header, _ = find_header(rows)
     if header is None:
         result.problems.append(
             Problem(1, "", "未找到表头：前12行中没有一行包含足够的已知列名（如 姓名、证件号码、与户主关系）")
@@ -698,28 +554,19 @@ def import_register(
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
     importer = _Importer(header, result.year, result)
 
-    def data_rows() -> Iterator[tuple[int, list[object]]]:
-        yield from after_header
-        yield from rows
-
+    rows.close()  # the header rows were read here; the data rows are streamed afresh
+    chunks = stream_rows(str(path), header.row, header.columns, header.extras, chunk_size, parallel=parallel)
     try:
         with transaction.atomic():
-            chunk: list[ParsedRow] = []
-            for number, values in data_rows():
-                if _is_blank(values):
-                    continue
-                result.rows += 1
-                parsed = importer.parse(number, values)
-                result.problems.extend(parsed.problems)
-                chunk.append(parsed)
-                if len(chunk) >= chunk_size:
-                    if not result.problems:
-                        importer.apply(chunk)
-                    chunk = []
-                    if progress:
-                        progress(result.rows, None)
-            if chunk and not result.problems:
-                importer.apply(chunk)
+            for cells_chunk in chunks:
+                chunk = [importer.parse(row_cells) for row_cells in cells_chunk]
+                result.rows += len(chunk)
+                for parsed in chunk:
+                    result.problems.extend(parsed.problems)
+                if not result.problems:
+                    importer.apply(chunk)
+                if progress:
+                    progress(result.rows, None)
             importer.finish_checks()
             if result.rows == 0:
                 result.problems.append(Problem(header.row, "", "表头下没有数据行"))

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("seq", models.PositiveBigIntegerField(unique=True, verbose_name="序号")),
-                ("at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                ("at", models.DateTimeField(verbose_name="时间")),
                 ("user_id", models.BigIntegerField(blank=True, null=True, verbose_name="用户ID")),
                 ("username", models.CharField(max_length=150, verbose_name="用户名")),
                 ("request_id", models.CharField(blank=True, max_length=32, verbose_name="请求号")),

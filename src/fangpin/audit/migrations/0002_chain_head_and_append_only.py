@@ -1,4 +1,8 @@
-"""The chain head row, and triggers that refuse UPDATE and DELETE on the audit log."""
+"""The chain head row, and triggers that refuse UPDATE and DELETE on the audit log.
+
+Careful: on SQLite, Django applies most AlterField operations by rebuilding the table, which drops
+its triggers. A later migration that alters audit_auditentry must run `forwards` below again.
+"""
 
 from django.db import migrations
 
