@@ -84,3 +84,20 @@ def test_a_household_can_be_shown_as_it_was_on_a_past_date(regions, tmp_path):
     assert household_as_of(household.pk, dt.datetime(2024, 12, 1, tzinfo=dt.UTC)) == {}
     members = [v["name"] for (model, _), v in january.items() if model == "registry.Member"]
     assert sorted(members) == ["张建国", "李秀英"]
+
+
+def test_the_audit_administrator_reads_the_log_and_verifies_the_chain(client, register, regions):
+    from fangpin.accounts.actions import create_user
+    from tests.conftest import PASSWORD
+
+    auditor = create_user(username="auditor", password=PASSWORD, role="audit_admin")
+    client.force_login(auditor)
+    page = client.get("/audit/", {"action": "create"}).content.decode()
+    assert "张建国" in page and "新增" in page
+    assert "哈希链无断裂" in client.post("/audit/verify/").content.decode()
+
+
+def test_nobody_else_reads_the_audit_log(client, register, county_admin):
+    client.force_login(county_admin)
+    assert client.get("/audit/").status_code == 403
+    assert client.post("/audit/verify/").status_code == 403

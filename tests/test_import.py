@@ -251,3 +251,46 @@ def test_an_unknown_village_is_an_error_naming_it(regions, tmp_path):
     rows[0]["村"] = "不存在村"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
     assert any("古绛镇不存在村" in p.message for p in result.problems)
+
+
+def test_a_corrupt_workbook_is_refused_with_a_message(regions, tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not really a workbook")
+    result = import_register(path)
+    assert not result.ok and "无法读取Excel文件" in result.problems[0].message
+
+
+def test_reading_in_a_second_process_gives_the_same_register_and_problems(regions, tmp_path):
+    rows = standard_rows()
+    good = builders.write_xlsx(tmp_path / "a.xlsx", rows)
+    assert import_register(good, parallel=True, chunk_size=2).ok
+    assert Member.objects.count() == 5
+    rows[4]["性别"] = "不详"
+    bad = import_register(builders.write_csv(tmp_path / "b.csv", rows), parallel=True, chunk_size=2)
+    assert [str(p) for p in bad.problems] == [str(p) for p in import_register(tmp_path / "b.csv").problems]
+    assert bad.problems[0].row == 6
+
+
+def test_dates_formatted_as_dates_in_excel_are_read_as_dates(regions, tmp_path):
+    import xlsxwriter
+
+    rows = standard_rows()
+    path = tmp_path / "dates.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    header = list(rows[0])
+    sheet.write_row(0, 0, header)
+    for r, row in enumerate(rows, start=1):
+        for c, name in enumerate(header):
+            value = row[name]
+            if name == "出生日期":
+                sheet.write_datetime(r, c, dt.datetime.fromisoformat(value), date_format)
+            elif isinstance(value, int):
+                sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, str(value))
+    workbook.close()
+    result = import_register(path)
+    assert result.ok, result.problems
+    assert Member.objects.get(name="李秀英").birth_date == dt.date(1972, 5, 3)

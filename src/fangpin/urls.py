@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("registry/", include("fangpin.registry.urls")),
     path("jobs/", include("fangpin.jobs.urls")),
+    path("audit/", include("fangpin.audit.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

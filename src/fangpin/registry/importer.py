@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from fangpin.common.bulk import fast_insert
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import mask_id
 from fangpin.common.phone import mask_phone
-from fangpin.common.tabular import iter_rows
+from fangpin.common.tabular import UnreadableFile, iter_rows
 from fangpin.regions.models import Level, Region
 
 from . import income as income_rules
@@ -116,9 +117,6 @@ class Header:
     extras: list[tuple[int, str]]
     titles: list[str]
 
-    def has(self, target: str) -> bool:
-        return any(c.target == target for _, c in self.columns)
-
     @property
     def layout(self) -> str:
         monitoring = {c.target for c in MONITORING_COLUMNS}
@@ -128,7 +126,7 @@ class Header:
 # --- header --------------------------------------------------------------------------------------
 
 
-def find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[Header | None, list[tuple[int, list]]]:
+def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
     """The header is the row among the first few that matches most known column names."""
     seen: list[tuple[int, list[object]]] = []
     best: tuple[int, int] | None = None  # (matches, index in seen)
@@ -140,7 +138,7 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[Header | None
         if len(seen) >= HEADER_SEARCH_ROWS:
             break
     if best is None:
-        return None, seen
+        return None
     index = best[1]
     number, values = seen[index]
     columns: list[tuple[int, Column]] = []
@@ -157,7 +155,7 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[Header | None
             used.add(column.target)
             columns.append((i, column))
     titles = [" ".join(cells.text(v) for v in vals if v is not None) for _, vals in seen[:index]]
-    return Header(number, columns, extras, titles), seen[index + 1 :]
+    return Header(number, columns, extras, titles)
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -530,8 +528,12 @@ def import_register(
     """Import a §2 or §3 file. Returns the result; on any problem nothing is written."""
     chunk_size = chunk_size or settings.FANGPIN_IMPORT_CHUNK_SIZE
     result = ImportResult()
-    rows = iter_rows(path)
-    header, _ = find_header(rows)
+    try:
+        with closing(iter_rows(path)) as rows:
+            header = find_header(rows)
+    except UnreadableFile as exc:
+        result.problems.append(Problem(1, "", str(exc)))
+        return result
     if header is None:
         result.problems.append(
             Problem(1, "", "未找到表头：前12行中没有一行包含足够的已知列名（如 姓名、证件号码、与户主关系）")
@@ -554,7 +556,6 @@ def import_register(
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
     importer = _Importer(header, result.year, result)
 
-    rows.close()  # the header rows were read here; the data rows are streamed afresh
     chunks = stream_rows(str(path), header.row, header.columns, header.extras, chunk_size, parallel=parallel)
     try:
         with transaction.atomic():

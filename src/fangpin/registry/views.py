@@ -38,7 +38,9 @@ def _region_options(user) -> list[Region]:  # type: ignore[no-untyped-def]
 def household_list(request: HttpRequest) -> HttpResponse:
     filters = HouseholdFilter.from_params(request.GET)
     queryset = filters.apply(Household.objects.for_user(request.user))
-    page, next_cursor = keyset_page(queryset, request.GET.get("after", ""), PAGE_SIZE)
+    page, next_cursor = keyset_page(
+        queryset.select_related("region"), request.GET.get("after", ""), PAGE_SIZE
+    )
     params = request.GET.copy()
     params.pop("after", None)
     context = {
