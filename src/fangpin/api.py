@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from csp.decorators import csp_update
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -22,6 +23,8 @@ api = NinjaAPI(
     description="防止返贫致贫动态监测和帮扶平台接口。所有数据按登录用户的管辖区划范围过滤；证件号码和电话默认脱敏。",
     auth=django_auth,
     urls_namespace="api",
+    # Swagger UI sets inline styles; the docs page (no household data on it) may use them.
+    docs_decorator=csp_update({"style-src": ["'self'", "'unsafe-inline'"]}),
 )
 
 

@@ -70,19 +70,28 @@ def _as_of(request: HttpRequest) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
+HIDDEN_FIELDS = {
+    "id",
+    "extra",
+    "region_id",
+    "region_code",
+    "created_at",
+    "updated_at",
+    "household_no",
+    "head_name",
+}
+
+
 def _labelled(model: type, snapshot: dict) -> list[tuple[str, object]]:
-    rows = []
-    for f in model._meta.concrete_fields:
-        if (
-            f.attname in snapshot
-            and not f.attname.endswith(("_enc", "_hash"))
-            and f.attname not in {"id", "extra"}
-        ):
-            value = snapshot[f.attname]
-            if value in (None, "", {}, []):
-                continue
-            rows.append((str(f.verbose_name), "是" if value is True else "否" if value is False else value))
-    return rows
+    """(label, value) of the non-empty fields a person should read, in model order."""
+    return [
+        (str(f.verbose_name), snapshot[f.attname])
+        for f in model._meta.concrete_fields
+        if f.attname in snapshot
+        and f.attname not in HIDDEN_FIELDS
+        and not f.attname.endswith(("_enc", "_hash"))
+        and snapshot[f.attname] not in (None, "", {}, [])
+    ]
 
 
 def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:

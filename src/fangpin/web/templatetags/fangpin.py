@@ -1,0 +1,25 @@
+"""Template filters for showing stored values the way officials write them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def display(value: Any) -> str:
+    """是/否 for booleans, “（空）” for nothing, 组：项、项 for measure groups, a list joined with 、."""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if value in (None, "", [], {}):
+        return "（空）"
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{display(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    return str(value)
