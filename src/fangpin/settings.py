@@ -199,4 +199,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("FANGPIN_LOG_LEVEL", "WARNING")},
+    # huey logs every start-up detail at INFO through its own handler as well as ours
+    "loggers": {"huey": {"level": "WARNING", "propagate": False, "handlers": ["console"]}},
 }
