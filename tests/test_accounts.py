@@ -75,3 +75,22 @@ def test_the_separated_administrators_do_not_see_household_data(client, register
     assert client.get(reverse("registry:household_list")).status_code == 403
     assert client.get("/api/households").status_code == 403
     assert "默认不查看农户数据" in client.get(reverse("home")).content.decode()
+
+
+def test_the_security_administrator_unlocks_a_locked_account(client, village_cadre, regions):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "village_a1", "password": "wrong-password"})
+    security = create_user(username="security", password=PASSWORD, role=Role.SECURITY_ADMIN)
+    client.force_login(security)
+    assert "已锁定" in client.get(reverse("lockouts")).content.decode()
+    client.post(reverse("unlock"), {"username": "village_a1"})
+    assert AuditEntry.objects.filter(action=Action.UNLOCK, object_repr="village_a1").exists()
+    client.logout()
+    response = client.post(reverse("login"), {"username": "village_a1", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_only_the_security_administrator_manages_lockouts(client, county_admin):
+    client.force_login(county_admin)
+    assert client.get(reverse("lockouts")).status_code == 403
+    assert client.post(reverse("unlock"), {"username": "x"}).status_code == 403

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests import builders
-from tests.cli_helpers import fangpin, fangpin_env, prepared
+from tests.cli_helpers import drop_postgres, fangpin, fangpin_env, prepared, scratch_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +30,45 @@ def big_file(tmp_path, households: int):
     return builders.write_csv(tmp_path / "big.csv", rows)
 
 
-def _count(db, table):
-    with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+class Store:
+    """Counts rows in the child's database, SQLite file or PostgreSQL."""
+
+    def __init__(self, sqlite_path, database_url: str = "") -> None:
+        self.sqlite_path, self.database_url = sqlite_path, database_url
+
+    def scalar(self, sql: str) -> int:
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as conn:
+                return conn.execute(sql).fetchone()[0]
+        with sqlite3.connect(self.sqlite_path) as conn:
+            return conn.execute(sql).fetchone()[0]
+
+    def count(self, table: str) -> int:
+        return self.scalar(f"SELECT COUNT(*) FROM {table}")
 
 
-def test_a_killed_import_leaves_nothing_written_and_the_job_is_marked_interrupted(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """(data dir, database url): each kill test runs on an SQLite file and on a scratch PostgreSQL database."""
     data = tmp_path / "data"
-    db = prepared(data, tmp_path)
+    if request.param == "sqlite":
+        yield data, ""
+        return
+    name = f"fangpin_kill_{os.getpid()}"
+    url = scratch_postgres(name)
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable: the PostgreSQL kill test is skipped")
+    yield data, url
+    drop_postgres(name)
+
+
+def test_a_killed_import_leaves_nothing_written_and_the_job_is_marked_interrupted(database, tmp_path):
+    data, url = database
+    store = Store(prepared(data, tmp_path, url), url)
     source = big_file(tmp_path, 20000)
-    env = fangpin_env(data) | {"FANGPIN_IMPORT_CHUNK_SIZE": "500"}
+    env = fangpin_env(data, url) | {"FANGPIN_IMPORT_CHUNK_SIZE": "500"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fangpin", "import", str(source)],
         env=env,
@@ -58,31 +87,18 @@ def test_a_killed_import_leaves_nothing_written_and_the_job_is_marked_interrupte
         pytest.fail("the import never reported progress")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert _count(db, "registry_household") == 0
-    assert _count(db, "registry_member") == 0
-    assert _registry_audit_entries(db) == 0
-    assert fangpin(data, "audit", "verify").returncode == 0
+    assert store.count("registry_household") == 0
+    assert store.count("registry_member") == 0
+    assert store.scalar("SELECT COUNT(*) FROM audit_auditentry WHERE model LIKE 'registry.%'") == 0
+    assert fangpin(data, "audit", "verify", database_url=url).returncode == 0
     # the worker (or any job page) notices the dead process and says so
-    status = fangpin(
-        data,
-        "shell",
-        "-v",
-        "0",
-        "-c",
-        "from fangpin.jobs.actions import recover_interrupted;"
-        "from fangpin.jobs.models import Job; recover_interrupted(); print(Job.objects.get().status)",
-    )
+    status = fangpin(data, "shell", "-v", "0", "-c", "from fangpin.jobs.actions import recover_interrupted;"
+                     "from fangpin.jobs.models import Job; recover_interrupted(); print(Job.objects.get().status)",
+                     database_url=url)  # fmt: skip
     assert status.stdout.strip() == "interrupted"
     # and the same file then imports completely
-    assert fangpin(data, "import", str(source)).returncode == 0
-    assert _count(db, "registry_household") == 20000
-
-
-def _registry_audit_entries(db) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM audit_auditentry WHERE model LIKE 'registry.%'").fetchone()[
-            0
-        ]
+    assert fangpin(data, "import", str(source), database_url=url).returncode == 0
+    assert store.count("registry_household") == 20000
 
 
 def test_the_database_file_holds_no_id_or_phone_number_in_clear(tmp_path):
@@ -99,7 +115,7 @@ def test_the_database_file_holds_no_id_or_phone_number_in_clear(tmp_path):
         "from django.db import connection; connection.cursor().execute('PRAGMA wal_checkpoint(TRUNCATE)')",
     )
     blob = b"".join(p.read_bytes() for p in data.glob("fangpin.sqlite3*"))
-    assert _count(db, "registry_member") == 5
+    assert Store(db).count("registry_member") == 5
     for row in rows:
         for secret in (row["证件号码"], row["家庭成员联系电话"], row["户联系电话"]):
             if secret:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fangpin.accounts.views import FangpinLoginView
+from fangpin.accounts.views import FangpinLoginView, lockouts, unlock
 from fangpin.api import api
 from fangpin.web import views as web_views
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("login/", FangpinLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("security/lockouts/", lockouts, name="lockouts"),
+    path("security/unlock/", unlock, name="unlock"),
     path("registry/", include("fangpin.registry.urls")),
     path("jobs/", include("fangpin.jobs.urls")),
     path("audit/", include("fangpin.audit.urls")),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from axes.utils import reset
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from fangpin.audit.actions import record
+from fangpin.audit.models import Action
 from fangpin.regions.models import Level, Region
 
 from .models import User
@@ -59,3 +62,15 @@ def create_user(
     user.set_password(password)
     user.save()
     return user
+
+
+def unlock(*, username: str) -> int:
+    """Clear the failed-login record of an account (the security administrator's decision)."""
+    cleared = reset(username=username)
+    record(
+        Action.UNLOCK,
+        model="accounts.User",
+        object_repr=username,
+        detail=f"解除登录锁定（清除{cleared}条失败记录）",
+    )
+    return cleared

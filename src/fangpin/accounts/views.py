@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from fangpin.web.views import capability_required
+
+from . import actions
 
 
 class LoginForm(AuthenticationForm):
@@ -20,3 +30,21 @@ class FangpinLoginView(LoginView):
     template_name = "accounts/login.html"
     form_class = LoginForm
     redirect_authenticated_user = True
+
+
+@capability_required("manage_security")
+def lockouts(request: HttpRequest) -> HttpResponse:
+    """The security administrator's page: accounts locked by repeated failed logins."""
+    limit = settings.AXES_FAILURE_LIMIT
+    attempts = AccessAttempt.objects.order_by("-attempt_time")[:200]
+    return render(request, "accounts/lockouts.html", {"attempts": attempts, "limit": limit})
+
+
+@require_POST
+@capability_required("manage_security")
+def unlock(request: HttpRequest) -> HttpResponse:
+    username = request.POST.get("username", "")
+    if username:
+        actions.unlock(username=username)
+        messages.success(request, f"已解除 {username} 的登录锁定")
+    return redirect("lockouts")

@@ -14,6 +14,7 @@ class Action(models.TextChoices):
     LOGIN = "login", "登录"
     LOGIN_FAILED = "login_failed", "登录失败"
     LOCKOUT = "lockout", "账号锁定"
+    UNLOCK = "unlock", "解除锁定"
 
 
 class AuditEntry(models.Model):

@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from .xlsx_stream import iter_xlsx_rows
+from .xlsx_stream import dimension_rows, iter_xlsx_rows
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 STREAMED_SUFFIXES = {".xlsx", ".xlsm"}
@@ -90,6 +90,21 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, list[object]]]:
         yield from _csv_rows(path)
     else:
         raise UnreadableFile(f"不支持的文件类型「{suffix}」，请上传 .xlsx、.xls 或 .csv 文件")
+
+
+def estimate_rows(path: str | Path) -> int | None:
+    """How many rows the file holds, cheaply, for a progress percentage; None when unknown."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in STREAMED_SUFFIXES:
+            return dimension_rows(str(path))
+        if suffix in {".csv", ".txt"}:
+            with open(path, "rb") as fh:
+                return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return None
+    return None
 
 
 def sniff_suffix(name: str, head: bytes) -> str:

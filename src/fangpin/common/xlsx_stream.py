@@ -128,3 +128,11 @@ def iter_xlsx_rows(path: str) -> Iterator[tuple[int, list[object]]]:
             while row.getprevious() is not None:  # drop rows already read from the tree
                 del row.getparent()[0]
             yield number, values
+
+
+def dimension_rows(path: str) -> int | None:
+    """The last row number the sheet declares (<dimension ref="A1:CD250003">), read from its first bytes."""
+    with zipfile.ZipFile(path) as archive, archive.open(_first_sheet_path(archive)) as fh:
+        head = fh.read(4096).decode("utf-8", "replace")
+    match = re.search(r'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"', head)
+    return int(match.group(1)) if match else None

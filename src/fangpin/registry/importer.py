@@ -31,7 +31,7 @@ from fangpin.common.bulk import fast_insert
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import mask_id
 from fangpin.common.phone import mask_phone
-from fangpin.common.tabular import UnreadableFile, iter_rows
+from fangpin.common.tabular import UnreadableFile, estimate_rows, iter_rows
 from fangpin.regions.models import Level, Region
 
 from . import income as income_rules
@@ -556,6 +556,8 @@ def import_register(
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
     importer = _Importer(header, result.year, result)
 
+    expected = estimate_rows(path)
+    total = max(expected - header.row, 0) if expected else None
     chunks = stream_rows(str(path), header.row, header.columns, header.extras, chunk_size, parallel=parallel)
     try:
         with transaction.atomic():
@@ -567,7 +569,7 @@ def import_register(
                 if not result.problems:
                     importer.apply(chunk)
                 if progress:
-                    progress(result.rows, None)
+                    progress(result.rows, max(total, result.rows) if total else None)
             importer.finish_checks()
             if result.rows == 0:
                 result.problems.append(Problem(header.row, "", "表头下没有数据行"))
