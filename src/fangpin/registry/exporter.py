@@ -21,6 +21,7 @@ from fangpin.common.crypto import cipher
 from fangpin.regions.models import Region
 
 from .columns import LAYOUT_TITLES, LAYOUTS, Column
+from .filters import keyset_page
 from .models import Household, IncomeRecord
 
 BATCH = 1000
@@ -86,20 +87,14 @@ def _phone(obj: Any, name: str, full: bool) -> str:
 
 
 def _households(queryset: Any) -> Iterator[list[Household]]:
-    """Batches in key order (keyset, never OFFSET)."""
-    last: tuple[str, str] | None = None
-    base = queryset.order_by("region_code", "household_no")
+    """Batches in key order (keyset, never OFFSET), members prefetched."""
+    cursor = ""
     while True:
-        page = base
-        if last is not None:
-            from django.db.models import Q
-
-            page = page.filter(Q(region_code__gt=last[0]) | Q(region_code=last[0], household_no__gt=last[1]))
-        batch = list(page.prefetch_related("members")[:BATCH])
-        if not batch:
+        batch, cursor = keyset_page(queryset.prefetch_related("members"), cursor, BATCH)
+        if batch:
+            yield batch
+        if not cursor:
             return
-        yield batch
-        last = (batch[-1].region_code, batch[-1].household_no)
 
 
 def export_register(
