@@ -101,3 +101,12 @@ def test_nobody_else_reads_the_audit_log(client, register, county_admin):
     client.force_login(county_admin)
     assert client.get("/audit/").status_code == 403
     assert client.post("/audit/verify/").status_code == 403
+
+
+def test_migrate_puts_back_triggers_a_table_rebuild_dropped(register):
+    from fangpin.audit.triggers import ensure_append_only
+
+    _without_triggers()
+    ensure_append_only()  # what post_migrate runs after every `fangpin migrate`
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.update(username="someone-else")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from fangpin.common.jsonenc import UnicodeJSONEncoder
+
 
 class Action(models.TextChoices):
     CREATE = "create", "新增"
@@ -36,8 +38,8 @@ class AuditEntry(models.Model):
     # The household a register row belongs to: lets a household's history be read in one query.
     household_id = models.BigIntegerField("户ID", null=True, blank=True)
     region_code = models.CharField("区划代码", max_length=12, blank=True)
-    before = models.JSONField("修改前", null=True, blank=True)
-    after = models.JSONField("修改后", null=True, blank=True)
+    before = models.JSONField("修改前", null=True, blank=True, encoder=UnicodeJSONEncoder)
+    after = models.JSONField("修改后", null=True, blank=True, encoder=UnicodeJSONEncoder)
     detail = models.CharField("说明", max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)

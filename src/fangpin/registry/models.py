@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 
 from fangpin.audit.signals import audited
+from fangpin.common.jsonenc import UnicodeJSONEncoder
 from fangpin.regions.models import ScopedQuerySet
 
 from . import choices
@@ -63,7 +64,7 @@ class Household(models.Model):
     risk_types = models.CharField(
         "致贫/返贫风险", max_length=200, blank=True, help_text="以“、”分隔，最多5项"
     )
-    measures = models.JSONField("帮扶措施", default=dict, blank=True)
+    measures = models.JSONField("帮扶措施", default=dict, blank=True, encoder=UnicodeJSONEncoder)
     development_measure_status = models.CharField("实施开发式帮扶措施情况", max_length=64, blank=True)
     no_labour_household = models.BooleanField("整户无劳动能力兜底保障户", null=True, blank=True)
     claims_income = models.DecimalField("理赔收入", **MONEY)
@@ -79,7 +80,7 @@ class Household(models.Model):
     # latest computed income, for lists and the income-band filter
     income_year = models.PositiveSmallIntegerField("收入年度", null=True, blank=True)
     per_capita_income = models.DecimalField("人均纯收入（fangpin计算）", **MONEY)
-    extra = models.JSONField("其他列", default=dict, blank=True)
+    extra = models.JSONField("其他列", default=dict, blank=True, encoder=UnicodeJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,7 +156,7 @@ class Member(models.Model):
     phone_enc = models.TextField("家庭成员联系电话（密文）", blank=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone_masked = models.CharField("家庭成员联系电话", max_length=20, blank=True)
-    extra = models.JSONField("其他列", default=dict, blank=True)
+    extra = models.JSONField("其他列", default=dict, blank=True, encoder=UnicodeJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

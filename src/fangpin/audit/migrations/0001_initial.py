@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import fangpin.common.jsonenc
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -69,8 +71,24 @@ class Migration(migrations.Migration):
                 ("object_repr", models.CharField(blank=True, max_length=200, verbose_name="对象")),
                 ("household_id", models.BigIntegerField(blank=True, null=True, verbose_name="户ID")),
                 ("region_code", models.CharField(blank=True, max_length=12, verbose_name="区划代码")),
-                ("before", models.JSONField(blank=True, null=True, verbose_name="修改前")),
-                ("after", models.JSONField(blank=True, null=True, verbose_name="修改后")),
+                (
+                    "before",
+                    models.JSONField(
+                        blank=True,
+                        null=True,
+                        verbose_name="修改前",
+                        encoder=fangpin.common.jsonenc.UnicodeJSONEncoder,
+                    ),
+                ),
+                (
+                    "after",
+                    models.JSONField(
+                        blank=True,
+                        null=True,
+                        verbose_name="修改后",
+                        encoder=fangpin.common.jsonenc.UnicodeJSONEncoder,
+                    ),
+                ),
                 ("detail", models.CharField(blank=True, max_length=500, verbose_name="说明")),
                 ("prev_hash", models.CharField(max_length=64)),
                 ("entry_hash", models.CharField(max_length=64)),

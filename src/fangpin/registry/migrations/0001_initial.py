@@ -5,6 +5,8 @@ from decimal import Decimal
 import django.db.models.deletion
 from django.db import migrations, models
 
+import fangpin.common.jsonenc
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -151,7 +153,15 @@ class Migration(migrations.Migration):
                         verbose_name="致贫/返贫风险",
                     ),
                 ),
-                ("measures", models.JSONField(blank=True, default=dict, verbose_name="帮扶措施")),
+                (
+                    "measures",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        verbose_name="帮扶措施",
+                        encoder=fangpin.common.jsonenc.UnicodeJSONEncoder,
+                    ),
+                ),
                 (
                     "development_measure_status",
                     models.CharField(blank=True, max_length=64, verbose_name="实施开发式帮扶措施情况"),
@@ -203,7 +213,15 @@ class Migration(migrations.Migration):
                         verbose_name="人均纯收入（fangpin计算）",
                     ),
                 ),
-                ("extra", models.JSONField(blank=True, default=dict, verbose_name="其他列")),
+                (
+                    "extra",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        verbose_name="其他列",
+                        encoder=fangpin.common.jsonenc.UnicodeJSONEncoder,
+                    ),
+                ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
@@ -667,7 +685,15 @@ class Migration(migrations.Migration):
                     "phone_masked",
                     models.CharField(blank=True, max_length=20, verbose_name="家庭成员联系电话"),
                 ),
-                ("extra", models.JSONField(blank=True, default=dict, verbose_name="其他列")),
+                (
+                    "extra",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        verbose_name="其他列",
+                        encoder=fangpin.common.jsonenc.UnicodeJSONEncoder,
+                    ),
+                ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
