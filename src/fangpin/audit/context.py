@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -28,9 +29,13 @@ def current_actor() -> Actor:
 
 @contextlib.contextmanager
 def acting_as(user: object | None, *, source: str, request_id: str = "", ip: str = "") -> Iterator[Actor]:
+    username = getattr(user, "username", "")
+    if not username and source in {"cli", "job"}:
+        # a command run on the server without --user is still somebody's: name the OS account
+        username = f"os:{getpass.getuser()}"
     actor = Actor(
         user_id=getattr(user, "pk", None),
-        username=getattr(user, "username", "") or "system",
+        username=username or "system",
         request_id=request_id or uuid.uuid4().hex[:16],
         source=source,
         ip=ip,
