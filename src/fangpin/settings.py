@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "fangpin.audit",
     "fangpin.jobs",
     "fangpin.registry",
+    "fangpin.rules",
     "fangpin.demo",
 ]
 
@@ -103,6 +104,9 @@ else:
             },
         }
     }
+if running_tests() and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # a file, not shared-cache memory: module-scoped fixtures and subprocesses see the same database
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- accounts and login security ----------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Running the catalogue and keeping its findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from fangpin.audit.actions import jsonable, record
+from fangpin.audit.models import Action
+from fangpin.registry.models import Household, IncomeRecord
+
+from .catalogue import Rule, load_catalogue
+from .engines import bind, open_engine
+from .models import Finding, RuleSetting, ScreeningRun
+from .parameters import resolve
+from .snapshot import write_snapshot
+
+Progress = Callable[[int, int | None], None]
+
+
+def enabled_rules() -> list[Rule]:
+    switched_off = set(RuleSetting.objects.filter(enabled=False).values_list("rule_id", flat=True))
+    return [rule for rule in load_catalogue() if rule.id not in switched_off]
+
+
+def run_parameters(rules: list[Rule], as_of: dt.date, province_code: str) -> dict[str, Any]:
+    names = {name for rule in rules for name in rule.parameters}
+    values = resolve(names, as_of, province_code)
+    # the income year a run looks at: the latest one the register holds up to the run date
+    latest = IncomeRecord.objects.filter(year__lte=as_of.year).aggregate(year=Max("year"))["year"]
+    values["income_year"] = latest or as_of.year - 1
+    return values
+
+
+def run_screening(
+    *,
+    as_of: dt.date | None = None,
+    engine: str = "duckdb",
+    rules: list[Rule] | None = None,
+    progress: Progress | None = None,
+) -> ScreeningRun:
+    """Snapshot the register, run every enabled rule on the engine, and file the findings."""
+    started = time.perf_counter()
+    as_of = as_of or timezone.localdate()
+    rules = enabled_rules() if rules is None else rules
+    province = settings.FANGPIN_PROVINCE_CODE
+    values = run_parameters(rules, as_of, province)
+    run = ScreeningRun.objects.create(engine=engine, as_of=as_of, province_code=province,
+                                      parameters=jsonable(values))  # fmt: skip
+    snapshot = settings.DATA_DIR / "screening" / f"run-{run.pk}"
+    try:
+        counts = write_snapshot(snapshot, as_of)
+        results: dict[str, list[dict[str, Any]]] = {}
+        with open_engine(engine, snapshot) as runner:
+            for done, rule in enumerate(rules, start=1):
+                results[rule.id] = runner.run(rule, bind(rule.sql, values))
+                if progress:
+                    progress(done, len(rules))
+    finally:
+        if not getattr(settings, "FANGPIN_KEEP_SNAPSHOTS", False):
+            shutil.rmtree(snapshot, ignore_errors=True)  # it holds names: keep it no longer than needed
+    file_findings(run, rules, results, values)
+    run.people = counts["person"]
+    run.rule_counts = {rule_id: len(rows) for rule_id, rows in results.items()}
+    run.finished_at = timezone.now()
+    run.seconds = round(time.perf_counter() - started, 2)
+    run.save()
+    record(Action.CREATE, model="rules.ScreeningRun", object_id=str(run.pk), object_repr=str(run),
+           detail=f"筛查{len(rules)}条规则，{run.people}人，发现{sum(run.rule_counts.values())}条")  # fmt: skip
+    return run
+
+
+def _subject(rule: Rule, row: dict[str, Any], values: dict[str, Any]) -> tuple[int, int | None, str]:
+    person = row.get("person_key") if rule.level == "person" else None
+    period = str(values["income_year"]) if rule.period == "year" else ""
+    return int(row["household_key"]), (int(person) if person is not None else None), period
+
+
+@transaction.atomic
+def file_findings(
+    run: ScreeningRun, rules: list[Rule], results: dict[str, list[dict[str, Any]]], values: dict[str, Any]
+) -> None:
+    """New findings are created, known ones refreshed; a data-quality finding of a rule that ran and
+    no longer fires is marked 已消除. The same rule, household, person and period is never raised twice."""
+    household_keys = {int(row["household_key"]) for rows in results.values() for row in rows}
+    regions = dict(Household.objects.filter(pk__in=household_keys).values_list("pk", "region_code"))
+    for rule in rules:
+        rows = results.get(rule.id, [])
+        parameters = {name: jsonable(values[name]) for name in rule.parameters}
+        existing = {
+            (f.household_id, f.member_id, f.period): f for f in Finding.objects.filter(rule_id=rule.id)
+        }
+        seen: set[tuple[int, int | None, str]] = set()
+        to_create, to_update = [], []
+        for row in rows:
+            key = _subject(rule, row, values)
+            if key in seen or key[0] not in regions:
+                continue
+            seen.add(key)
+            evidence = {name: jsonable(row.get(name)) for name in rule.evidence}
+            fields = {
+                "rule_version": rule.version, "family": rule.family, "severity": rule.severity,
+                "message": rule.describe(row)[:500], "evidence": evidence, "parameters": parameters,
+                "status": Finding.Status.OPEN, "last_run": run, "region_code": regions[key[0]],
+            }  # fmt: skip
+            finding = existing.get(key)
+            if finding is None:
+                to_create.append(Finding(rule_id=rule.id, household_id=key[0], member_id=key[1], period=key[2],
+                                         first_run=run, **fields))  # fmt: skip
+            else:
+                for name, value in fields.items():
+                    setattr(finding, name, value)
+                to_update.append(finding)
+        if rule.family == "数据质量":
+            for key, finding in existing.items():
+                if key not in seen and finding.status == Finding.Status.OPEN:
+                    finding.status = Finding.Status.CLEARED
+                    finding.last_run = run
+                    to_update.append(finding)
+        Finding.objects.bulk_create(to_create, batch_size=1000)
+        Finding.objects.bulk_update(
+            to_update,
+            ["rule_version", "family", "severity", "message", "evidence", "parameters", "status", "last_run",
+             "region_code"],
+            batch_size=1000,
+        )  # fmt: skip

@@ -1,0 +1,117 @@
+"""The rule catalogue: rules are data, one TOML file per topic under catalogue/.
+
+Each rule holds its id, the national rule code where known, a Chinese name and one-line
+explanation, family, severity, the SQL (one text for DuckDB and Spark), its parameters, the evidence
+columns it returns, the sentence a finding reads as, and examples: households on which it must and
+must not fire. The examples are the rule's own test (tests/test_rules.py runs them on both engines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+FAMILIES = ("数据质量", "部门预警", "收入监测")
+SEVERITIES = ("错误", "警告", "提示")
+LEVELS = ("person", "household")
+PARAMETER = re.compile(r"(?<![:\w]):([a-z][a-z0-9_]*)")
+REQUIRED_COLUMNS = {"person": ("household_key", "person_key"), "household": ("household_key",)}
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Example:
+    expect: bool
+    household: dict[str, Any] = field(default_factory=dict)
+    head: dict[str, Any] = field(default_factory=dict)
+    spouse: dict[str, Any] = field(default_factory=dict)
+    child: dict[str, Any] = field(default_factory=dict)
+    member: dict[str, Any] = field(default_factory=dict)  # an extra member added to the household
+    income: dict[str, Any] = field(default_factory=dict)  # the income year of the run
+    previous_income: dict[str, Any] = field(default_factory=dict)  # the year before
+    twin: bool = False  # a second, identical household (for rules across households)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    explanation: str
+    family: str
+    severity: str
+    level: str
+    sql: str
+    message: str
+    evidence: tuple[str, ...]
+    code: str = ""
+    source: str = ""
+    period: str = ""  # "" (the same problem while it lasts) or "year" (once per income year)
+    examples: tuple[Example, ...] = ()
+    file: str = ""
+
+    @property
+    def parameters(self) -> list[str]:
+        return sorted(set(PARAMETER.findall(self.sql)) - BUILT_IN_PARAMETERS)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the rule's SQL or message changes; every finding records it."""
+        return hashlib.sha256(f"{self.sql}\n{self.message}".encode()).hexdigest()[:12]
+
+    def describe(self, row: dict[str, Any]) -> str:
+        try:
+            return self.message.format(**{k: _show(v) for k, v in row.items()})
+        except (KeyError, IndexError, ValueError):
+            return self.name
+
+
+BUILT_IN_PARAMETERS = {"as_of", "income_year", "monitoring_line"}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+    if value is None:
+        return "（空）"
+    return str(value)
+
+
+def _rule(data: dict[str, Any], file: str) -> Rule:
+    examples = tuple(Example(**example) for example in data.pop("example", []))
+    data["evidence"] = tuple(data.get("evidence", ()))
+    rule = Rule(**data, examples=examples, file=file)
+    if rule.family not in FAMILIES or rule.severity not in SEVERITIES or rule.level not in LEVELS:
+        raise CatalogueError(
+            f"{file} {rule.id}: family/severity/level must be one of {FAMILIES}/{SEVERITIES}/{LEVELS}"
+        )
+    return rule
+
+
+@lru_cache(maxsize=1)
+def load_catalogue(directory: Path = CATALOGUE_DIR) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for path in sorted(directory.glob("*.toml")):
+        if path.name == "parameters.toml":
+            continue
+        with open(path, "rb") as fh:
+            for data in tomllib.load(fh).get("rule", []):
+                rules.append(_rule(dict(data), path.name))
+    ids = [r.id for r in rules]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise CatalogueError(f"duplicate rule ids: {sorted(duplicates)}")
+    return tuple(rules)
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    return next((r for r in load_catalogue() if r.id == rule_id), None)

@@ -1,0 +1,118 @@
+"""Rule parameters (versioned by province and effective date), rule switches, screening runs, findings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from fangpin.common.jsonenc import UnicodeJSONEncoder
+from fangpin.regions.models import ScopedQuerySet
+
+
+class RuleParameter(models.Model):
+    """One value of a parameter from a date on, for a province ("*" = the default everywhere).
+    Rows are never edited: a new value is a new row, so every past run can be explained."""
+
+    name = models.CharField("参数", max_length=64)
+    province_code = models.CharField("省份代码", max_length=2, default="*")
+    effective_from = models.DateField("生效日期")
+    value = models.JSONField("取值", encoder=UnicodeJSONEncoder)
+    confirmed = models.BooleanField("已核实", default=False)
+    source = models.CharField("依据", max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   verbose_name="录入人")  # fmt: skip
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "province_code", "-effective_from", "-id"]
+        verbose_name = verbose_name_plural = "规则参数"
+        indexes = [models.Index(fields=["name", "province_code", "effective_from"], name="rule_param_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}（{self.province_code}，{self.effective_from}起）"
+
+
+class RuleSetting(models.Model):
+    """A county's switch for one rule of the catalogue."""
+
+    rule_id = models.CharField("规则", max_length=64, unique=True)
+    enabled = models.BooleanField("启用", default=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rule_id"]
+        verbose_name = verbose_name_plural = "规则开关"
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {'启用' if self.enabled else '停用'}"
+
+
+class ScreeningRun(models.Model):
+    """One run of the catalogue over a snapshot of the register."""
+
+    engine = models.CharField("引擎", max_length=16)
+    as_of = models.DateField("筛查基准日")
+    province_code = models.CharField("省份代码", max_length=2)
+    started_at = models.DateTimeField("开始时间", auto_now_add=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    people = models.PositiveIntegerField("人数", default=0)
+    rule_counts = models.JSONField("各规则发现数", default=dict, encoder=UnicodeJSONEncoder)
+    seconds = models.FloatField("用时（秒）", null=True, blank=True)
+    parameters = models.JSONField("参数取值", default=dict, encoder=UnicodeJSONEncoder)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = verbose_name_plural = "筛查批次"
+
+    def __str__(self) -> str:
+        return f"筛查 #{self.pk}（{self.as_of}，{self.engine}）"
+
+
+class Finding(models.Model):
+    """What one rule found about one household (or person) for one period. Re-runs update it;
+    a data-quality finding no longer found is marked 已消除, never deleted."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待处理"
+        CLEARED = "cleared", "已消除"
+
+    rule_id = models.CharField("规则", max_length=64)
+    rule_version = models.CharField("规则版本", max_length=12)
+    family = models.CharField("类别", max_length=8)
+    severity = models.CharField("严重程度", max_length=4)
+    household = models.ForeignKey("registry.Household", models.CASCADE, related_name="findings")
+    member = models.ForeignKey(
+        "registry.Member", models.CASCADE, null=True, blank=True, related_name="findings"
+    )
+    region_code = models.CharField("区划代码", max_length=12)
+    period = models.CharField("期间", max_length=8, blank=True)
+    message = models.CharField("说明", max_length=500)
+    evidence = models.JSONField("证据", default=dict, encoder=UnicodeJSONEncoder)
+    parameters = models.JSONField("参数取值", default=dict, encoder=UnicodeJSONEncoder)
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)
+    first_run = models.ForeignKey(ScreeningRun, models.PROTECT, related_name="+")
+    last_run = models.ForeignKey(ScreeningRun, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("发现时间", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["region_code", "rule_id", "id"]
+        verbose_name = verbose_name_plural = "筛查发现"
+        constraints = [
+            # "not raised twice": one finding per rule, household, person and period
+            models.UniqueConstraint(
+                fields=["rule_id", "household", "member", "period"],
+                name="finding_once_per_subject_period",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region_code", "status", "family"], name="finding_scope_status"),
+            models.Index(fields=["rule_id", "status"], name="finding_rule_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}：{self.message}"
