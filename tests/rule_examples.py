@@ -13,6 +13,8 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
+from django.db.models import CharField, DecimalField, TextField
+
 from fangpin.common.bulk import fast_insert
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import make_id, mask_id
@@ -50,6 +52,19 @@ BASE_INCOME = {"wage": Decimal("30000"), "business": Decimal("10000"), "property
                "transfer": Decimal("0"), "business_expense": Decimal("3000")}  # fmt: skip
 
 
+def _typed(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """TOML has no null: an empty string in an example means "not filled in" for non-text fields."""
+    out = {}
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if value == "" and not isinstance(field, CharField | TextField):
+            value = None
+        elif isinstance(field, DecimalField) and value is not None:
+            value = Decimal(str(value))
+        out[name] = value
+    return out
+
+
 class ExampleBuilder:
     def __init__(self) -> None:
         self.village = Region.objects.get(code=VILLAGE)
@@ -73,11 +88,12 @@ class ExampleBuilder:
         values = {**BASE_HOUSEHOLD, "phone": f"139{number:08d}", **example.household}
         phone = values.pop("phone")
         household = Household(
-            household_no=f"EX{number:05d}", region=self.village, region_code=VILLAGE, **values
+            household_no=f"EX{number:05d}", region=self.village, region_code=VILLAGE, **_typed(Household, values)
         )
-        household.phone_enc = self.cipher.encrypt(phone, "phone")
-        household.phone_hash = self.cipher.digest(phone, "phone")
-        household.phone_masked = mask_phone(phone)
+        if phone:
+            household.phone_enc = self.cipher.encrypt(phone, "phone")
+            household.phone_hash = self.cipher.digest(phone, "phone")
+            household.phone_masked = mask_phone(phone)
         specs = [
             {**BASE_PERSON, **BASE_MEMBERS[role], **getattr(example, role)}
             for role in ("head", "spouse", "child")
@@ -92,7 +108,7 @@ class ExampleBuilder:
         incomes = []
         for year, overrides in ((INCOME_YEAR, example.income), (INCOME_YEAR - 1, example.previous_income)):
             income = IncomeRecord(
-                household=household, region_code=VILLAGE, year=year, **{**BASE_INCOME, **overrides}
+                household=household, region_code=VILLAGE, year=year, **_typed(IncomeRecord, {**BASE_INCOME, **overrides})
             )
             net = (
                 (income.wage or 0)
@@ -120,7 +136,7 @@ class ExampleBuilder:
             id_number += card
             spec["id_type"] = "残疾人证"
         phone = spec.pop("phone", "")
-        member = Member(household=household, region_code=VILLAGE, birth_date=birth, **spec)
+        member = Member(household=household, region_code=VILLAGE, birth_date=birth, **_typed(Member, spec))
         member.id_number_enc = self.cipher.encrypt(id_number, "id")
         member.id_number_hash = self.cipher.digest(id_number[:18], "id")
         member.id_number_masked = mask_id(id_number)
