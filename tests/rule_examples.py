@@ -88,7 +88,10 @@ class ExampleBuilder:
         values = {**BASE_HOUSEHOLD, "phone": f"139{number:08d}", **example.household}
         phone = values.pop("phone")
         household = Household(
-            household_no=f"EX{number:05d}", region=self.village, region_code=VILLAGE, **_typed(Household, values)
+            household_no=f"EX{number:05d}",
+            region=self.village,
+            region_code=VILLAGE,
+            **_typed(Household, values),
         )
         if phone:
             household.phone_enc = self.cipher.encrypt(phone, "phone")
@@ -108,7 +111,10 @@ class ExampleBuilder:
         incomes = []
         for year, overrides in ((INCOME_YEAR, example.income), (INCOME_YEAR - 1, example.previous_income)):
             income = IncomeRecord(
-                household=household, region_code=VILLAGE, year=year, **_typed(IncomeRecord, {**BASE_INCOME, **overrides})
+                household=household,
+                region_code=VILLAGE,
+                year=year,
+                **_typed(IncomeRecord, {**BASE_INCOME, **overrides}),
             )
             net = (
                 (income.wage or 0)

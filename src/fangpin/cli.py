@@ -14,7 +14,20 @@ import sys
 import time
 from pathlib import Path
 
-COMMANDS = {"serve", "worker", "import", "export", "regions", "user", "audit", "demo", "help", "-h", "--help"}
+COMMANDS = {
+    "serve",
+    "worker",
+    "import",
+    "export",
+    "regions",
+    "user",
+    "audit",
+    "demo",
+    "screen",
+    "help",
+    "-h",
+    "--help",
+}
 
 
 def _setup() -> None:
@@ -188,6 +201,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from fangpin.jobs.actions import create_job, run_job
+    from fangpin.jobs.models import Kind
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    job = create_job(kind=Kind.SCREENING, user=_user(args.user),
+                     params={"as_of": as_of.isoformat() if as_of else "", "engine": args.engine})  # fmt: skip
+    progress = TerminalProgress(f"筛查（{args.engine}）")
+    job = run_job(job.pk, on_progress=progress)
+    progress.close()
+    print(job.message)
+    if job.status != "succeeded":
+        return 1
+    from fangpin.rules.models import ScreeningRun
+
+    run = ScreeningRun.objects.get(pk=job.summary["run"])
+    for rule_id, count in sorted(run.rule_counts.items(), key=lambda item: -item[1]):
+        if count:
+            print(f"  {rule_id:<45} {count:>7,}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fangpin.demo.actions import build_demo
 
@@ -234,6 +271,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("audit", help="校验审计日志哈希链")
     s.add_argument("action", choices=["verify"])
     s.set_defaults(func=cmd_audit)
+    s = sub.add_parser("screen", help="运行规则目录（数据质量、收入监测）")
+    s.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    s.add_argument("--as-of", help="筛查基准日 YYYY-MM-DD（默认今天）")
+    s.add_argument("--user", help="以该用户身份运行（记入审计日志）")
+    s.set_defaults(func=cmd_screen)
     s = sub.add_parser("demo", help="生成并导入示范县（绛县 140826）")
     s.add_argument("--people", type=int, default=250_000, help="人口数（默认 250000）")
     s.add_argument("--seed", type=int, default=20241026)

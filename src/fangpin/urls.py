@@ -14,6 +14,7 @@ urlpatterns = [
     path("registry/", include("fangpin.registry.urls")),
     path("jobs/", include("fangpin.jobs.urls")),
     path("audit/", include("fangpin.audit.urls")),
+    path("rules/", include("fangpin.rules.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

@@ -47,6 +47,8 @@ CAPABILITIES: dict[str, set[Role]] = {
     "export_full_ids": {Role.COUNTY_ADMIN},
     "import_register": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_regions": {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN},
+    "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "manage_rules": {Role.COUNTY_ADMIN},
     "manage_users": {Role.SYSTEM_ADMIN},
     "manage_security": {Role.SECURITY_ADMIN},
     "view_audit": {Role.AUDIT_ADMIN},

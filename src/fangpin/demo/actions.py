@@ -90,6 +90,18 @@ def _import(path: Path, user: User) -> None:
         raise SystemExit(f"示范数据导入失败：{job.message}；{job.problems[:5]}")
 
 
+def _screen(user: User) -> None:
+    from fangpin.cli import TerminalProgress
+    from fangpin.jobs.actions import create_job
+    from fangpin.jobs.models import Kind
+
+    job = create_job(kind=Kind.SCREENING, user=user, params={"as_of": "", "engine": "duckdb"})
+    progress = TerminalProgress("筛查")
+    job = run_job(job.pk, on_progress=progress)
+    progress.close()
+    _say(f"  {job.message}")
+
+
 def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False) -> int:
     started = time.monotonic()
     out = Path(out_dir) if out_dir else Path(settings.DATA_DIR) / "demo"
@@ -109,6 +121,7 @@ def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False
         admin = _ensure_users()["xian_admin"]
         _import(files.members, admin)
         _import(files.monitoring, admin)
+        _screen(admin)
     users = _ensure_users()
     _say(f"示范县已就绪（用时 {time.monotonic() - started:.0f} 秒）。演示账号（密码均为 {DEMO_PASSWORD}）：")
     for spec in demo_users():

@@ -59,6 +59,7 @@ def run_job(job_id: int, *, on_progress: Callable[[int, int | None], None] | Non
         return None
     job = Job.objects.select_related("user").get(pk=job_id)
     from fangpin.registry import jobs as _registry_jobs  # noqa: F401  (registers the handlers)
+    from fangpin.rules import jobs as _rules_jobs  # noqa: F401
 
     def progress(done: int, total: int | None) -> None:
         write_progress(job, done, total)

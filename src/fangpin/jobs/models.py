@@ -17,6 +17,8 @@ from django.db import models
 class Kind(models.TextChoices):
     IMPORT_REGISTER = "import_register", "导入台账"
     EXPORT_REGISTER = "export_register", "导出台账"
+    SCREENING = "screening", "筛查"
+    EXPORT_FINDINGS = "export_findings", "导出筛查发现"
 
 
 class Status(models.TextChoices):

@@ -136,6 +136,9 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "incomes": household.incomes.select_related("policy").order_by("-year"),
         "guarantees": guarantees(household, members),
         "history": history,
+        "findings": household.findings.filter(status="open")
+        .select_related("member")
+        .order_by("family", "rule_id"),
         "past": past,
         "can_reveal": request.user.can("reveal_sensitive"),
         "household_fields": _labelled(

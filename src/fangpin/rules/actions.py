@@ -19,7 +19,7 @@ from fangpin.registry.models import Household, IncomeRecord
 
 from .catalogue import Rule, load_catalogue
 from .engines import bind, open_engine
-from .models import Finding, RuleSetting, ScreeningRun
+from .models import Finding, RuleParameter, RuleSetting, ScreeningRun
 from .parameters import resolve
 from .snapshot import write_snapshot
 
@@ -132,3 +132,22 @@ def file_findings(
              "region_code"],
             batch_size=1000,
         )  # fmt: skip
+
+
+def set_enabled(*, rule_id: str, enabled: bool, user: Any) -> RuleSetting:
+    """A county switches a rule on or off; the change is audited through the model's signals."""
+    setting, _ = RuleSetting.objects.get_or_create(rule_id=rule_id)
+    setting.enabled = enabled
+    setting.changed_by = user
+    setting.save()
+    return setting
+
+
+def add_parameter_value(
+    *, name: str, value: Any, effective_from: dt.date, source: str, confirmed: bool, user: Any
+) -> RuleParameter:
+    """A new value from a date on, for the county's province. Earlier values stay: runs stay explainable."""
+    return RuleParameter.objects.create(
+        name=name, province_code=settings.FANGPIN_PROVINCE_CODE, effective_from=effective_from, value=value,
+        source=source, confirmed=confirmed, created_by=user,
+    )  # fmt: skip

@@ -12,6 +12,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ BUILT_IN_PARAMETERS = {"as_of", "income_year", "monitoring_line"}
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, float):
         return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
     if value is None:

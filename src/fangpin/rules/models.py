@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from fangpin.audit.signals import audited
 from fangpin.common.jsonenc import UnicodeJSONEncoder
 from fangpin.regions.models import ScopedQuerySet
 
 
+@audited()
 class RuleParameter(models.Model):
     """One value of a parameter from a date on, for a province ("*" = the default everywhere).
     Rows are never edited: a new value is a new row, so every past run can be explained."""
@@ -32,6 +34,7 @@ class RuleParameter(models.Model):
         return f"{self.name}={self.value}（{self.province_code}，{self.effective_from}起）"
 
 
+@audited(exclude=("changed_at",))
 class RuleSetting(models.Model):
     """A county's switch for one rule of the catalogue."""
 
@@ -68,6 +71,10 @@ class ScreeningRun(models.Model):
     def __str__(self) -> str:
         return f"筛查 #{self.pk}（{self.as_of}，{self.engine}）"
 
+    @property
+    def found(self) -> int:
+        return sum(self.rule_counts.values())
+
 
 class Finding(models.Model):
     """What one rule found about one household (or person) for one period. Re-runs update it;
@@ -102,11 +109,17 @@ class Finding(models.Model):
         ordering = ["region_code", "rule_id", "id"]
         verbose_name = verbose_name_plural = "筛查发现"
         constraints = [
-            # "not raised twice": one finding per rule, household, person and period
+            # "not raised twice": one finding per rule, household (or person) and period; two partial
+            # constraints because SQLite cannot treat NULL members as equal in one
             models.UniqueConstraint(
-                fields=["rule_id", "household", "member", "period"],
-                name="finding_once_per_subject_period",
-                nulls_distinct=False,
+                fields=["rule_id", "household", "period"],
+                condition=models.Q(member__isnull=True),
+                name="finding_once_per_household_period",
+            ),
+            models.UniqueConstraint(
+                fields=["rule_id", "member", "period"],
+                condition=models.Q(member__isnull=False),
+                name="finding_once_per_person_period",
             ),
         ]
         indexes = [

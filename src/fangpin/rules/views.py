@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from fangpin.jobs.actions import create_job, enqueue
+from fangpin.jobs.models import Kind
+from fangpin.web.views import capability_required
+
+from . import actions
+from .catalogue import FAMILIES, SEVERITIES, load_catalogue, rule_by_id
+from .filters import FindingFilter
+from .forms import ParameterForm, ScreeningForm
+from .models import Finding, RuleParameter, RuleSetting, ScreeningRun
+from .parameters import specs
+
+PAGE_SIZE = 50
+
+
+def _open_counts(user) -> Counter:  # type: ignore[no-untyped-def]
+    rows = (Finding.objects.for_user(user).filter(status=Finding.Status.OPEN).values("rule_id")
+            .annotate(n=Count("id")))  # fmt: skip
+    return Counter({row["rule_id"]: row["n"] for row in rows})
+
+
+@capability_required("view_register")
+def catalogue(request: HttpRequest) -> HttpResponse:
+    latest = ScreeningRun.objects.exclude(finished_at=None).first()
+    switched_off = set(RuleSetting.objects.filter(enabled=False).values_list("rule_id", flat=True))
+    open_counts = _open_counts(request.user)
+    rules = [
+        {"rule": rule, "enabled": rule.id not in switched_off, "open": open_counts.get(rule.id, 0),
+         "last": (latest.rule_counts.get(rule.id) if latest else None)}
+        for rule in load_catalogue()
+    ]  # fmt: skip
+    groups = [(family, [r for r in rules if r["rule"].family == family]) for family in FAMILIES]
+    return render(request, "rules/catalogue.html", {"groups": groups, "latest": latest, "total": len(rules)})
+
+
+@capability_required("view_register")
+def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
+    rule = rule_by_id(rule_id)
+    if rule is None:
+        raise Http404
+    labels = specs()
+    parameters = [
+        {"name": name, "label": labels[name].label if name in labels else name,
+         "history": RuleParameter.objects.filter(name=name).select_related("created_by")}
+        for name in rule.parameters
+    ]  # fmt: skip
+    setting = RuleSetting.objects.filter(rule_id=rule.id).first()
+    runs = [
+        (run, run.rule_counts.get(rule.id)) for run in ScreeningRun.objects.exclude(finished_at=None)[:10]
+    ]
+    context = {
+        "rule": rule,
+        "parameters": parameters,
+        "enabled": setting.enabled if setting else True,
+        "runs": runs,
+        "open": _open_counts(request.user).get(rule.id, 0),
+        "form": ParameterForm(),
+    }
+    return render(request, "rules/rule_detail.html", context)
+
+
+@require_POST
+@capability_required("manage_rules")
+def toggle_rule(request: HttpRequest, rule_id: str) -> HttpResponse:
+    if rule_by_id(rule_id) is None:
+        raise Http404
+    actions.set_enabled(rule_id=rule_id, enabled=request.POST.get("enabled") == "1", user=request.user)
+    return redirect("rules:rule", rule_id=rule_id)
+
+
+@require_POST
+@capability_required("manage_rules")
+def add_parameter_value(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in specs():
+        raise Http404
+    form = ParameterForm(request.POST)
+    rule_id = request.POST.get("rule", "")
+    if form.is_valid():
+        actions.add_parameter_value(name=name, user=request.user, **form.cleaned_data)
+    return redirect("rules:rule", rule_id=rule_id) if rule_by_id(rule_id) else redirect("rules:catalogue")
+
+
+@capability_required("view_register")
+def findings(request: HttpRequest) -> HttpResponse:
+    filters = FindingFilter.from_params(request.GET)
+    queryset = filters.apply(Finding.objects.for_user(request.user)).order_by("-id")
+    before = request.GET.get("before", "")
+    page_qs = queryset.filter(id__lt=int(before)) if before.isdigit() else queryset
+    page = list(page_qs.select_related("household", "member")[: PAGE_SIZE + 1])
+    params = request.GET.copy()
+    params.pop("before", None)
+    context = {
+        "findings": page[:PAGE_SIZE],
+        "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "total": queryset.count(),
+        "filters": filters,
+        "families": FAMILIES,
+        "severities": SEVERITIES,
+        "rules": load_catalogue(),
+        "statuses": Finding.Status.choices,
+        "query_string": params.urlencode(),
+    }
+    return render(request, "rules/findings.html", context)
+
+
+@require_POST
+@capability_required("view_register")
+def export_findings(request: HttpRequest) -> HttpResponse:
+    params = {k: v for k, v in request.POST.items() if k in FindingFilter.__dataclass_fields__}
+    job = create_job(kind=Kind.EXPORT_FINDINGS, user=request.user, params=params)
+    enqueue(job)
+    return redirect("jobs:detail", pk=job.pk)
+
+
+@capability_required("run_screening")
+def screening(request: HttpRequest) -> HttpResponse:
+    form = ScreeningForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        as_of = form.cleaned_data.get("as_of")
+        job = create_job(kind=Kind.SCREENING, user=request.user,
+                         params={"as_of": as_of.isoformat() if as_of else "", "engine": form.cleaned_data["engine"]})  # fmt: skip
+        enqueue(job)
+        return redirect("jobs:detail", pk=job.pk)
+    runs = ScreeningRun.objects.all()[:20]
+    return render(request, "rules/screening.html", {"form": form, "runs": runs})

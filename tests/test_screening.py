@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from fangpin.audit.models import AuditEntry
+from fangpin.jobs.actions import create_job, run_job
+from fangpin.jobs.models import Kind
+from fangpin.registry.models import Household, IncomeRecord, Member
+from fangpin.rules.actions import run_screening, set_enabled
+from fangpin.rules.catalogue import rule_by_id
+from fangpin.rules.models import Finding, RuleParameter
+from fangpin.rules.parameters import value_on
+
+pytestmark = pytest.mark.django_db
+
+
+def screen(as_of=dt.date(2025, 6, 30), **kwargs):
+    return run_screening(as_of=as_of, **kwargs)
+
+
+def make_sex_mismatch(name="王强"):
+    Member.objects.filter(name=name).update(gender="女")
+
+
+def test_a_run_files_findings_with_evidence_parameters_and_a_sentence(register):
+    make_sex_mismatch()
+    run = screen()
+    finding = Finding.objects.get(rule_id="DQ_GENDER_ID")
+    assert finding.member.name == "王强" and finding.household.household_no == "H002"
+    assert finding.message == "王强登记性别为女，证件号码显示为男"
+    assert finding.evidence == {"name": "王强", "gender": "女", "id_gender": "男"}
+    assert finding.rule_version == rule_by_id("DQ_GENDER_ID").version and finding.first_run == run
+    assert run.rule_counts["DQ_GENDER_ID"] == 1 and run.people == 5
+
+
+def test_the_same_finding_is_not_raised_twice_and_clears_when_fixed(register):
+    make_sex_mismatch()
+    first = screen()
+    second = screen()
+    finding = Finding.objects.get(rule_id="DQ_GENDER_ID")
+    assert (finding.first_run, finding.last_run) == (first, second)
+    Member.objects.filter(name="王强").update(gender="男")
+    third = screen()
+    finding.refresh_from_db()
+    assert finding.status == Finding.Status.CLEARED and finding.last_run == third
+    assert Finding.objects.filter(rule_id="DQ_GENDER_ID").count() == 1
+
+
+def test_a_run_uses_the_monitoring_line_of_its_own_date(register):
+    household = Household.objects.get(household_no="H001")
+    for year in (2023, 2024, 2025):
+        IncomeRecord.objects.update_or_create(
+            household=household, year=year,
+            defaults={"region_code": household.region_code, "computed_net": Decimal("15000"),
+                      "computed_per_capita": Decimal("7500"), "divisor_size": 2},
+        )  # fmt: skip
+    early = screen(as_of=dt.date(2023, 6, 30))  # 2023 line: 7,100
+    assert early.parameters["monitoring_line"] == 7100.0 and early.parameters["income_year"] == 2023
+    assert not Finding.objects.filter(rule_id="INC_GENERAL_BELOW_LINE", household=household).exists()
+    late = screen(
+        as_of=dt.date(2025, 6, 30)
+    )  # 2025 line: 8,000, income of 2025 (the register's latest ≤ 2025)
+    assert late.parameters["monitoring_line"] == 8000.0
+    finding = Finding.objects.get(rule_id="INC_GENERAL_BELOW_LINE", household=household, period="2025")
+    assert "低于8,000元的监测范围" in finding.message and finding.parameters == {}
+
+
+def test_a_province_value_wins_over_the_default_from_its_effective_date(regions):
+    RuleParameter.objects.create(name="income_drop_share", province_code="14", effective_from=dt.date(2025, 1, 1),
+                                 value=0.5, source="晋乡振发〔2025〕X号", confirmed=True)  # fmt: skip
+    assert value_on("income_drop_share", dt.date(2024, 12, 31)).value == 0.3
+    assert value_on("income_drop_share", dt.date(2025, 1, 1)).value == 0.5
+    assert value_on("income_drop_share", dt.date(2025, 1, 1), province_code="53").value == 0.3
+
+
+def test_a_switched_off_rule_does_not_run(register, county_admin):
+    make_sex_mismatch()
+    set_enabled(rule_id="DQ_GENDER_ID", enabled=False, user=county_admin)
+    run = screen()
+    assert "DQ_GENDER_ID" not in run.rule_counts
+    assert not Finding.objects.filter(rule_id="DQ_GENDER_ID").exists()
+    assert AuditEntry.objects.filter(model="rules.RuleSetting").exists()
+
+
+def test_findings_and_their_export_are_scoped(client, register, village_cadre, county_staff):
+    make_sex_mismatch()  # H002 is in 西街村, not the cadre's 东关村
+    Member.objects.filter(name="张建国").update(gender="女")  # H001, the cadre's village
+    screen()
+    client.force_login(village_cadre)
+    page = client.get(reverse("rules:findings"), {"rule": "DQ_GENDER_ID"}).content.decode()
+    assert "H001" in page and "H002" not in page
+    job = run_job(
+        create_job(kind=Kind.EXPORT_FINDINGS, user=village_cadre, params={"rule": "DQ_GENDER_ID"}).pk
+    )
+    rows = list(openpyxl.load_workbook(job.result_path).active.iter_rows(min_row=4, values_only=True))
+    assert [r[3] for r in rows if r[3]] == ["H001"]
+    assert Finding.objects.for_user(county_staff).filter(rule_id="DQ_GENDER_ID").count() == 2
+
+
+def test_the_household_page_shows_its_open_findings_with_evidence(client, register, county_staff):
+    make_sex_mismatch()
+    screen()
+    client.force_login(county_staff)
+    household = Household.objects.get(household_no="H002")
+    page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
+    assert "筛查发现（1条待处理）" in page or "筛查发现（" in page
+    assert "王强登记性别为女，证件号码显示为男" in page and "id_gender=男" in page
+
+
+def test_the_rule_page_marks_unconfirmed_parameters_and_only_the_county_admin_changes_them(
+    client, regions, county_admin, county_staff
+):
+    client.force_login(county_staff)
+    page = client.get(reverse("rules:rule", args=["INC_MONITORED_SHARP_DROP"])).content.decode()
+    assert "待核实（UNCONFIRMED）" in page and "收入大幅下降的比例" in page
+    data = {
+        "value": "0.4",
+        "effective_from": "2026-01-01",
+        "source": "县局会议纪要",
+        "rule": "INC_MONITORED_SHARP_DROP",
+    }
+    assert client.post(reverse("rules:add_parameter", args=["income_drop_share"]), data).status_code == 403
+    client.force_login(county_admin)
+    client.post(reverse("rules:add_parameter", args=["income_drop_share"]), data)
+    row = RuleParameter.objects.get(name="income_drop_share", province_code="14")
+    assert (row.value, row.created_by) == (0.4, county_admin)
+    assert AuditEntry.objects.filter(model="rules.RuleParameter", action="create").exists()
+    assert RuleParameter.objects.filter(name="income_drop_share").count() == 2  # the default stays as history
+
+
+def test_only_county_roles_start_a_screening(client, regions, village_cadre, county_staff):
+    client.force_login(village_cadre)
+    assert client.get(reverse("rules:screening")).status_code == 403
+    client.force_login(county_staff)
+    assert client.get(reverse("rules:screening")).status_code == 200
+
+
+def test_the_catalogue_lists_every_rule_by_family(client, regions, county_staff):
+    client.force_login(county_staff)
+    page = client.get(reverse("rules:catalogue")).content.decode()
+    assert "数据质量" in page and "收入监测" in page and "DQ_GENDER_ID" in page
+
+
+@pytest.mark.slow
+def test_a_run_on_spark_files_the_same_findings_as_on_duckdb(register):
+    make_sex_mismatch()
+    duck = screen(engine="duckdb")
+    before = set(Finding.objects.values_list("rule_id", "household_id", "member_id", "period", "message"))
+    spark = screen(engine="spark")
+    after = set(Finding.objects.values_list("rule_id", "household_id", "member_id", "period", "message"))
+    assert duck.rule_counts == spark.rule_counts and before == after
