@@ -19,6 +19,7 @@ from tests.rule_examples import AS_OF, ExampleBuilder
 
 pytestmark = pytest.mark.django_db  # the database is set up only when a test of the session asks for it
 RULES = load_catalogue()
+JAVA = shutil.which("java")
 CLEAN = "clean"
 
 
@@ -49,7 +50,7 @@ def outcomes(django_db_setup, django_db_blocker, tmp_path_factory):
         write_snapshot(snapshot, AS_OF)
         transaction.set_rollback(True)
     results = {}
-    for engine in ("duckdb", "spark"):
+    for engine in ("duckdb", "spark") if JAVA else ("duckdb",):
         with open_engine(engine, snapshot) as runner:
             results[engine] = {rule.id: runner.run(rule, bind(rule.sql, values)) for rule in RULES}
     shutil.rmtree(snapshot, ignore_errors=True)
@@ -76,6 +77,8 @@ def test_the_rule_fires_on_its_positive_examples_and_not_on_its_negative_ones(ou
 @pytest.mark.slow
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_duckdb_and_spark_find_exactly_the_same(outcomes, rule):
+    if "spark" not in outcomes["results"]:
+        pytest.skip("!!! no Java runtime: the Spark engine cannot start, DuckDB = Spark NOT CHECKED")
     assert _normalise(outcomes["results"]["duckdb"][rule.id]) == _normalise(
         outcomes["results"]["spark"][rule.id]
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import Decimal
 
 import openpyxl
@@ -147,6 +148,7 @@ def test_the_catalogue_lists_every_rule_by_family(client, regions, county_staff)
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("java"), reason="!!! no Java runtime: Spark engine NOT TESTED")
 def test_a_run_on_spark_files_the_same_findings_as_on_duckdb(register):
     make_sex_mismatch()
     duck = screen(engine="duckdb")
