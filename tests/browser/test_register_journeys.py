@@ -82,3 +82,15 @@ def test_a_county_user_imports_a_file_and_watches_the_job_to_its_error_report(pa
     with page.expect_download() as download:
         page.locator("#download").click()
     assert download.value.suggested_filename == "名单_错误说明.xlsx"
+
+
+def test_a_county_user_follows_a_finding_to_its_evidence_on_the_household_page(page, demo_server):
+    login(page, "xian_staff")
+    page.get_by_role("link", name="筛查发现").click()
+    rows = page.locator("#finding-table tbody tr")
+    expect(rows.first).to_be_visible()
+    message = rows.first.locator("td").nth(5).inner_text()
+    rows.first.locator("a").first.click()
+    expect(page.locator("#findings")).to_contain_text(message)
+    page.locator("#findings a").first.click()
+    expect(page.locator("pre.sql")).to_contain_text("SELECT")
