@@ -107,6 +107,7 @@ def write_xlsx(
     titles: tuple[str, ...] = ("（自定义）户成员信息（2025年度）", "导出时间：2026-03-01"),
     header: list[str] | None = None,
     numeric_ids: bool = False,
+    id_column: str = "证件号码",
 ) -> Path:
     """An .xlsx like the national export; numeric_ids writes IDs as Excel numbers (the classic damage)."""
     workbook = xlsxwriter.Workbook(str(path))
@@ -116,7 +117,7 @@ def write_xlsx(
         sheet.write_string(r, 0, title)
         r += 1
     table = _table(rows, header)
-    id_col = table[0].index("证件号码") if "证件号码" in table[0] else -1
+    id_col = table[0].index(id_column) if id_column in table[0] else -1
     for values in table:
         for c, value in enumerate(values):
             if numeric_ids and c == id_col and r > len(titles) and str(value).isdigit():

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "fangpin.jobs",
     "fangpin.registry",
     "fangpin.rules",
+    "fangpin.feeds",
     "fangpin.demo",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("jobs/", include("fangpin.jobs.urls")),
     path("audit/", include("fangpin.audit.urls")),
     path("rules/", include("fangpin.rules.urls")),
+    path("rosters/", include("fangpin.feeds.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

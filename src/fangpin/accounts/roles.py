@@ -27,6 +27,7 @@ class Department(models.TextChoices):
     HOUSING = "住建", "住建局"
     EMERGENCY = "应急", "应急管理局"
     LABOUR = "人社", "人社局"
+    FINANCE = "财政", "财政局（资产比对）"
 
 
 REGISTER_ROLES = {
@@ -48,6 +49,8 @@ CAPABILITIES: dict[str, set[Role]] = {
     "import_register": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_regions": {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN},
     "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "upload_rosters": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "view_all_rosters": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_rules": {Role.COUNTY_ADMIN},
     "manage_users": {Role.SYSTEM_ADMIN},
     "manage_security": {Role.SECURITY_ADMIN},

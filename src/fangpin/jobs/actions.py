@@ -58,6 +58,7 @@ def run_job(job_id: int, *, on_progress: Callable[[int, int | None], None] | Non
     if not claimed:
         return None
     job = Job.objects.select_related("user").get(pk=job_id)
+    from fangpin.feeds import jobs as _feeds_jobs  # noqa: F401
     from fangpin.registry import jobs as _registry_jobs  # noqa: F401  (registers the handlers)
     from fangpin.rules import jobs as _rules_jobs  # noqa: F401
 

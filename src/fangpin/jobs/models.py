@@ -18,6 +18,7 @@ class Kind(models.TextChoices):
     IMPORT_REGISTER = "import_register", "导入台账"
     EXPORT_REGISTER = "export_register", "导出台账"
     SCREENING = "screening", "筛查"
+    IMPORT_ROSTER = "import_roster", "导入部门名册"
     EXPORT_FINDINGS = "export_findings", "导出筛查发现"
 
 
