@@ -71,6 +71,7 @@ class ExampleBuilder:
         self.numbers = count(1)
         self.sequences: dict[tuple[dt.date, str], int] = defaultdict(int)
         self.cipher = cipher()
+        self.rosters: dict[str, Any] = {}
 
     def _id(self, birth: dt.date, gender: str) -> str:
         n = self.sequences[(birth, gender)]
@@ -108,6 +109,9 @@ class ExampleBuilder:
         fast_insert(Household, [household])
         members = [self._member(household, spec) for spec in specs]
         fast_insert(Member, members)
+        roles = dict(zip([r for r in ("head", "spouse", "child")] + (["member"] if example.member else []), members,
+                         strict=False))  # fmt: skip
+        self._rosters(example, household, roles)
         incomes = []
         for year, overrides in ((INCOME_YEAR, example.income), (INCOME_YEAR - 1, example.previous_income)):
             income = IncomeRecord(
@@ -132,6 +136,28 @@ class ExampleBuilder:
             income_year=INCOME_YEAR, per_capita_income=incomes[0].computed_per_capita
         )
         return household
+
+    def _rosters(self, example: Example, household: Household, roles: dict[str, Member]) -> None:
+        from fangpin.accounts.models import User
+        from fangpin.feeds.kinds import KINDS
+        from fangpin.feeds.models import Roster, RosterRecord
+
+        for number, spec in enumerate(example.rosters, start=1):
+            spec = dict(spec)
+            kind, person = spec.pop("kind"), roles[spec.pop("who")]
+            if kind not in self.rosters:
+                loader, _ = User.objects.get_or_create(
+                    username="roster_loader", defaults={"role": "county_admin"}
+                )
+                self.rosters[kind] = Roster.objects.create(kind=kind, source="示例", period="202506",
+                                                           file_path="", file_name="示例", uploaded_by=loader)  # fmt: skip
+            date = dt.date.fromisoformat(spec.pop("date"))
+            fields = {f.key: f for f in KINDS[kind].fields}
+            values = {k: (f"{v:.2f}" if fields[k].kind == "money" else v) for k, v in spec.items()}
+            RosterRecord.objects.create(
+                roster=self.rosters[kind], kind=kind, row_number=number, id_hash=person.id_number_hash, member=person,
+                household=household, region_code=VILLAGE, date=date, values=values,
+            )  # fmt: skip
 
     def _member(self, household: Household, spec: dict[str, Any]) -> Member:
         spec = dict(spec)

@@ -87,7 +87,9 @@ def test_the_mapping_is_saved_per_source_and_reused_next_month(register, departm
 def test_excel_mangled_ids_are_reported_not_matched_and_nothing_is_written(
     register, department_officer, tmp_path
 ):
-    path = builders.write_xlsx(tmp_path / "m.xlsx", medical_rows(), numeric_ids=True, titles=(), id_column="身份证号码")
+    path = builders.write_xlsx(
+        tmp_path / "m.xlsx", medical_rows(), numeric_ids=True, titles=(), id_column="身份证号码"
+    )
     roster = upload(department_officer, path, tmp_path=tmp_path)
     job = confirm(department_officer, roster)
     assert roster.status == Roster.Status.REJECTED and job.status == "rejected"

@@ -80,7 +80,9 @@ def run_screening(
 
 def _subject(rule: Rule, row: dict[str, Any], values: dict[str, Any]) -> tuple[int, int | None, str]:
     person = row.get("person_key") if rule.level == "person" else None
-    period = str(values["income_year"]) if rule.period == "year" else ""
+    period = {"year": str(values["income_year"]), "as_of_year": str(values["as_of_year"])}.get(
+        rule.period, ""
+    )
     return int(row["household_key"]), (int(person) if person is not None else None), period
 
 

@@ -38,6 +38,7 @@ class Example:
     child: dict[str, Any] = field(default_factory=dict)
     member: dict[str, Any] = field(default_factory=dict)  # an extra member added to the household
     income: dict[str, Any] = field(default_factory=dict)  # the income year of the run
+    rosters: tuple[dict[str, Any], ...] = ()  # roster rows: kind, who (head/spouse/child/member), fields
     previous_income: dict[str, Any] = field(default_factory=dict)  # the year before
     twin: bool = False  # a second, identical household (for rules across households)
     note: str = ""
@@ -56,7 +57,9 @@ class Rule:
     evidence: tuple[str, ...]
     code: str = ""
     source: str = ""
-    period: str = ""  # "" (the same problem while it lasts) or "year" (once per income year)
+    period: str = (
+        ""  # "" (the same problem while it lasts), "year" (per income year), "as_of_year" (per run year)
+    )
     examples: tuple[Example, ...] = ()
     file: str = ""
 
@@ -76,7 +79,14 @@ class Rule:
             return self.name
 
 
-BUILT_IN_PARAMETERS = {"as_of", "income_year", "monitoring_line"}
+BUILT_IN_PARAMETERS = {
+    "as_of",
+    "as_of_year",
+    "year_start",
+    "twelve_months_ago",
+    "income_year",
+    "monitoring_line",
+}
 
 
 def _show(value: Any) -> str:
@@ -90,7 +100,10 @@ def _show(value: Any) -> str:
 
 
 def _rule(data: dict[str, Any], file: str) -> Rule:
-    examples = tuple(Example(**example) for example in data.pop("example", []))
+    examples = tuple(
+        Example(**{**example, "rosters": tuple(example.get("rosters", ()))})
+        for example in data.pop("example", [])
+    )
     data["evidence"] = tuple(data.get("evidence", ()))
     rule = Rule(**data, examples=examples, file=file)
     if rule.family not in FAMILIES or rule.severity not in SEVERITIES or rule.level not in LEVELS:

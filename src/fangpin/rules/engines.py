@@ -18,7 +18,11 @@ from typing import Any, Protocol
 
 from .catalogue import PARAMETER, Rule
 
-TABLES = ("person", "household", "income")
+
+def tables() -> tuple[str, ...]:
+    from fangpin.feeds.kinds import KINDS
+
+    return ("person", "household", "income", *(kind.table for kind in KINDS.values()))
 
 
 def literal(value: Any) -> str:
@@ -62,7 +66,7 @@ class DuckDBEngine:
         self.connection = duckdb.connect()
         if memory_limit:
             self.connection.execute(f"SET memory_limit = '{memory_limit}'")
-        for table in TABLES:
+        for table in tables():
             path = str(snapshot / f"{table}.parquet").replace("'", "''")
             self.connection.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
 
@@ -94,7 +98,7 @@ class SparkEngine:
             .getOrCreate()
         )
         self.session.sparkContext.setLogLevel("ERROR")
-        for table in TABLES:
+        for table in tables():
             self.session.read.parquet(str(snapshot / f"{table}.parquet")).cache().createOrReplaceTempView(
                 table
             )

@@ -64,7 +64,14 @@ def value_on(name: str, day: dt.date, province_code: str | None = None) -> RuleP
 def resolve(names: set[str], day: dt.date, province_code: str | None = None) -> dict[str, Any]:
     from fangpin.registry.income import policy_for
 
-    values: dict[str, Any] = {"as_of": day}
+    values: dict[str, Any] = {
+        "as_of": day,
+        "as_of_year": day.year,
+        "year_start": dt.date(day.year, 1, 1),
+        "twelve_months_ago": day.replace(year=day.year - 1)
+        if (day.month, day.day) != (2, 29)
+        else day - dt.timedelta(days=365),
+    }
     policy = policy_for(day.year, province_code)
     values["monitoring_line"] = float(policy.monitoring_line) if policy else None
     values["income_year"] = day.year - 1

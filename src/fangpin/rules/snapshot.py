@@ -173,13 +173,49 @@ def arrow_type(column: str) -> pa.DataType:
 INCOME_COLUMNS = {*INCOME_COMPONENTS, "computed_net", "computed_per_capita", "reported_per_capita"}
 
 
+def roster_tables() -> dict[str, tuple[pa.Schema, dict[str, list]]]:
+    """One table per roster kind (roster_medical, …): matched rows only, keyed like the register."""
+    from fangpin.feeds.kinds import KINDS
+    from fangpin.feeds.models import RosterRecord
+
+    tables = {}
+    for kind in KINDS.values():
+        value_fields = [f for f in kind.fields if f.key not in {"id_number", "date"}]
+        schema = pa.schema(
+            [("person_key", pa.int64()), ("household_key", pa.int64()), ("date", pa.date32()), ("period", pa.string())]
+            + [(f.key, pa.float64() if f.kind == "money" else pa.date32() if f.kind == "date" else pa.string())
+               for f in value_fields]
+        )  # fmt: skip
+        columns: dict[str, list] = {name: [] for name in schema.names}
+        records = RosterRecord.objects.filter(kind=kind.code, household__isnull=False).values_list(
+            "member_id", "household_id", "date", "roster__period", "values"
+        )
+        for member, household, date, period, values in records.iterator(chunk_size=5000):
+            columns["person_key"].append(member)
+            columns["household_key"].append(household)
+            columns["date"].append(date)
+            columns["period"].append(period)
+            for f in value_fields:
+                value = values.get(f.key)
+                if value is not None and f.kind == "money":
+                    value = float(value)
+                elif value is not None and f.kind == "date":
+                    value = dt.date.fromisoformat(value)
+                columns[f.key].append(value)
+        tables[kind.table] = (schema, columns)
+    return tables
+
+
 def write_snapshot(directory: Path, day: dt.date) -> dict[str, int]:
-    """Write person/household/income Parquet files; returns their row counts."""
+    """Write the register's and the rosters' Parquet files; returns their row counts."""
     directory.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for table, columns in (("person", person_rows(day)), ("household", household_rows(day)),
-                           ("income", income_rows())):  # fmt: skip
-        schema = pa.schema([(name, arrow_type(name)) for name in columns])
+    tables = [
+        (name, pa.schema([(c, arrow_type(c)) for c in columns]), columns)
+        for name, columns in (("person", person_rows(day)), ("household", household_rows(day)),
+                              ("income", income_rows()))
+    ] + [(name, schema, columns) for name, (schema, columns) in roster_tables().items()]  # fmt: skip
+    for table, schema, columns in tables:
         arrow = pa.table(columns, schema=schema)
         pq.write_table(arrow, directory / f"{table}.parquet")
         counts[table] = arrow.num_rows
