@@ -156,3 +156,70 @@ def test_a_run_on_spark_files_the_same_findings_as_on_duckdb(register):
     spark = screen(engine="spark")
     after = set(Finding.objects.values_list("rule_id", "household_id", "member_id", "period", "message"))
     assert duck.rule_counts == spark.rule_counts and before == after
+
+
+def make_warning():
+    """H001 (东关村) below the line and not monitored: an income-monitoring warning."""
+    IncomeRecord.objects.filter(household__household_no="H001").update(computed_per_capita=Decimal("3000"))
+    screen()
+    return Finding.objects.get(rule_id="INC_GENERAL_BELOW_LINE")
+
+
+def test_a_village_cadre_verifies_a_warning_which_closes_it_for_the_period(client, register, village_cadre):
+    warning = make_warning()
+    client.force_login(village_cadre)
+    page = client.get(reverse("rules:finding", args=[warning.pk])).content.decode()
+    assert "记录核实结果" in page and "per_capita" in page
+    client.post(
+        reverse("rules:finding", args=[warning.pk]),
+        {"outcome": "confirmed", "note": "入户核实：务工收入中断"},
+    )
+    warning.refresh_from_db()
+    assert warning.status == Finding.Status.VERIFIED and warning.outcome_by == village_cadre
+    assert AuditEntry.objects.filter(
+        model="rules.Finding", action="update", household_id=warning.household_id
+    ).exists()
+    screen()  # the same household, rule and period is not raised again
+    warning.refresh_from_db()
+    assert warning.status == Finding.Status.VERIFIED
+    assert Finding.objects.filter(rule_id="INC_GENERAL_BELOW_LINE").count() == 1
+
+
+def test_each_rules_precision_comes_from_the_outcomes(register, village_cadre):
+    from fangpin.rules.actions import precision, record_outcome
+
+    warning = make_warning()
+    record_outcome(finding=warning, user=village_cadre, outcome="no_risk", note="家庭有未登记的工资收入")
+    assert precision()["INC_GENERAL_BELOW_LINE"] == (0.0, 1)
+
+
+def test_warnings_are_scoped_and_only_verifying_roles_may_verify(
+    client, register, other_village_cadre, supervisor
+):
+    warning = make_warning()
+    client.force_login(other_village_cadre)  # 柳庄村: not H001's village
+    assert client.get(reverse("rules:finding", args=[warning.pk])).status_code == 404
+    assert (
+        client.post(
+            reverse("rules:finding", args=[warning.pk]), {"outcome": "confirmed", "note": "x"}
+        ).status_code
+        == 404
+    )
+    client.force_login(supervisor)
+    assert client.get(reverse("rules:finding", args=[warning.pk])).status_code == 200
+    assert (
+        client.post(
+            reverse("rules:finding", args=[warning.pk]), {"outcome": "confirmed", "note": "x"}
+        ).status_code
+        == 403
+    )
+    warning.refresh_from_db()
+    assert warning.status == Finding.Status.OPEN
+
+
+def test_the_home_page_counts_open_warnings_in_scope(client, register, village_cadre, other_village_cadre):
+    make_warning()
+    client.force_login(village_cadre)
+    assert 'id="count-warnings">1<' in client.get(reverse("home")).content.decode()
+    client.force_login(other_village_cadre)
+    assert 'id="count-warnings">0<' in client.get(reverse("home")).content.decode()

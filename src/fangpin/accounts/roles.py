@@ -49,6 +49,7 @@ CAPABILITIES: dict[str, set[Role]] = {
     "import_register": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_regions": {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN},
     "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "verify_warnings": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "upload_rosters": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "view_all_rosters": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_rules": {Role.COUNTY_ADMIN},

@@ -19,7 +19,7 @@ from fangpin.registry.models import Household, IncomeRecord
 
 from .catalogue import Rule, load_catalogue
 from .engines import bind, open_engine
-from .models import Finding, RuleParameter, RuleSetting, ScreeningRun
+from .models import TRUE_OUTCOMES, WARNING_FAMILIES, Finding, RuleParameter, RuleSetting, ScreeningRun
 from .parameters import resolve
 from .snapshot import write_snapshot
 
@@ -114,6 +114,10 @@ def file_findings(
                 "status": Finding.Status.OPEN, "last_run": run, "region_code": regions[key[0]],
             }  # fmt: skip
             finding = existing.get(key)
+            if finding is not None and finding.status == Finding.Status.VERIFIED:
+                finding.last_run = run  # verified for this period: not raised again
+                to_update.append(finding)
+                continue
             if finding is None:
                 to_create.append(Finding(rule_id=rule.id, household_id=key[0], member_id=key[1], period=key[2],
                                          first_run=run, **fields))  # fmt: skip
@@ -153,3 +157,25 @@ def add_parameter_value(
         name=name, province_code=settings.FANGPIN_PROVINCE_CODE, effective_from=effective_from, value=value,
         source=source, confirmed=confirmed, created_by=user,
     )  # fmt: skip
+
+
+def record_outcome(*, finding: Finding, user: Any, outcome: str, note: str) -> Finding:
+    """The village's verification of a warning (入户核查): closes it for its period."""
+    if finding.family not in WARNING_FAMILIES:
+        raise ValueError("只有预警线索需要核实")
+    finding.outcome = Finding.Outcome(outcome)
+    finding.outcome_note = note
+    finding.outcome_by = user
+    finding.outcome_at = timezone.now()
+    finding.status = Finding.Status.VERIFIED
+    finding.save()
+    return finding
+
+
+def precision() -> dict[str, tuple[float, int]]:
+    """Per rule: the share of verified warnings that were right, and how many were verified."""
+    from django.db.models import Count, Q
+
+    rows = (Finding.objects.exclude(outcome="").values("rule_id")
+            .annotate(n=Count("id"), right=Count("id", filter=Q(outcome__in=TRUE_OUTCOMES))))  # fmt: skip
+    return {row["rule_id"]: (row["right"] / row["n"], row["n"]) for row in rows}

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from fangpin.regions.models import Region, code_range
 
 from .catalogue import FAMILIES, SEVERITIES
-from .models import Finding
+from .models import WARNING_FAMILIES, Finding
 
 
 @dataclass
@@ -29,7 +29,9 @@ class FindingFilter:
 
     def apply(self, queryset: QuerySet[Finding]) -> QuerySet[Finding]:
         """Narrow an already scoped queryset; never widens it."""
-        if self.family in FAMILIES:
+        if self.family == "warnings":
+            queryset = queryset.filter(family__in=WARNING_FAMILIES)
+        elif self.family in FAMILIES:
             queryset = queryset.filter(family=self.family)
         if self.rule:
             queryset = queryset.filter(rule_id=self.rule)

@@ -35,3 +35,12 @@ class ScreeningForm(forms.Form):
     engine = forms.ChoiceField(
         label="引擎", choices=[("duckdb", "DuckDB（默认）"), ("spark", "Apache Spark")]
     )
+
+
+class OutcomeForm(forms.Form):
+    """入户核查 of a warning: what the village found."""
+
+    outcome = forms.ChoiceField(label="核实结果", choices=[
+        ("confirmed", "确认有风险"), ("no_risk", "经核实无风险"), ("wrong_person", "非本人"), ("already_helped", "已在帮扶"),
+    ], widget=forms.RadioSelect)  # fmt: skip
+    note = forms.CharField(label="核实情况", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))

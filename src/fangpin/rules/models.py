@@ -76,13 +76,27 @@ class ScreeningRun(models.Model):
         return sum(self.rule_counts.values())
 
 
+WARNING_FAMILIES = ("部门预警", "收入监测")
+# outcomes that say the warning was right: precision counts them against all recorded outcomes
+TRUE_OUTCOMES = ("confirmed", "already_helped")
+
+
+@audited(exclude=("updated_at",))
 class Finding(models.Model):
     """What one rule found about one household (or person) for one period. Re-runs update it;
-    a data-quality finding no longer found is marked 已消除, never deleted."""
+    a data-quality finding no longer found is marked 已消除, never deleted. Findings of the warning
+    families are 预警线索: the village verifies them, which closes them for that period."""
 
     class Status(models.TextChoices):
         OPEN = "open", "待处理"
         CLEARED = "cleared", "已消除"
+        VERIFIED = "verified", "已核实"
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", "确认有风险"
+        NO_RISK = "no_risk", "经核实无风险"
+        WRONG_PERSON = "wrong_person", "非本人"
+        ALREADY_HELPED = "already_helped", "已在帮扶"
 
     rule_id = models.CharField("规则", max_length=64)
     rule_version = models.CharField("规则版本", max_length=12)
@@ -98,6 +112,11 @@ class Finding(models.Model):
     evidence = models.JSONField("证据", default=dict, encoder=UnicodeJSONEncoder)
     parameters = models.JSONField("参数取值", default=dict, encoder=UnicodeJSONEncoder)
     status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField("核实结果", max_length=16, choices=Outcome.choices, blank=True)
+    outcome_note = models.CharField("核实情况", max_length=500, blank=True)
+    outcome_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name="核实人")  # fmt: skip
+    outcome_at = models.DateTimeField("核实时间", null=True, blank=True)
     first_run = models.ForeignKey(ScreeningRun, models.PROTECT, related_name="+")
     last_run = models.ForeignKey(ScreeningRun, models.PROTECT, related_name="+")
     created_at = models.DateTimeField("发现时间", auto_now_add=True)
@@ -129,3 +148,13 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}：{self.message}"
+
+    def audit_household_id(self) -> int:
+        return self.household_id
+
+    def audit_region_code(self) -> str:
+        return self.region_code
+
+    @property
+    def is_warning(self) -> bool:
+        return self.family in WARNING_FAMILIES

@@ -10,5 +10,6 @@ urlpatterns = [
     path("parameter/<str:name>/", views.add_parameter_value, name="add_parameter"),
     path("findings/", views.findings, name="findings"),
     path("findings/export/", views.export_findings, name="export_findings"),
+    path("findings/<int:pk>/", views.finding_detail, name="finding"),
     path("screening/", views.screening, name="screening"),
 ]

@@ -4,17 +4,17 @@ from collections import Counter
 
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from fangpin.jobs.actions import create_job, enqueue
 from fangpin.jobs.models import Kind
-from fangpin.web.views import capability_required
+from fangpin.web.views import capability_required, forbidden
 
 from . import actions
 from .catalogue import FAMILIES, SEVERITIES, load_catalogue, rule_by_id
 from .filters import FindingFilter
-from .forms import ParameterForm, ScreeningForm
+from .forms import OutcomeForm, ParameterForm, ScreeningForm
 from .models import Finding, RuleParameter, RuleSetting, ScreeningRun
 from .parameters import specs
 
@@ -32,9 +32,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     latest = ScreeningRun.objects.exclude(finished_at=None).first()
     switched_off = set(RuleSetting.objects.filter(enabled=False).values_list("rule_id", flat=True))
     open_counts = _open_counts(request.user)
+    precision = actions.precision()
     rules = [
         {"rule": rule, "enabled": rule.id not in switched_off, "open": open_counts.get(rule.id, 0),
-         "last": (latest.rule_counts.get(rule.id) if latest else None)}
+         "last": (latest.rule_counts.get(rule.id) if latest else None), "precision": precision.get(rule.id)}
         for rule in load_catalogue()
     ]  # fmt: skip
     groups = [(family, [r for r in rules if r["rule"].family == family]) for family in FAMILIES]
@@ -62,6 +63,7 @@ def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
         "enabled": setting.enabled if setting else True,
         "runs": runs,
         "open": _open_counts(request.user).get(rule.id, 0),
+        "precision": actions.precision().get(rule.id),
         "form": ParameterForm(),
     }
     return render(request, "rules/rule_detail.html", context)
@@ -103,12 +105,32 @@ def findings(request: HttpRequest) -> HttpResponse:
         "total": queryset.count(),
         "filters": filters,
         "families": FAMILIES,
+        "is_warnings": filters.family == "warnings",
         "severities": SEVERITIES,
         "rules": load_catalogue(),
         "statuses": Finding.Status.choices,
         "query_string": params.urlencode(),
     }
     return render(request, "rules/findings.html", context)
+
+
+@capability_required("view_register")
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(
+        Finding.objects.for_user(request.user).select_related("household", "member", "outcome_by"), pk=pk
+    )
+    can_verify = (
+        finding.is_warning and finding.status == Finding.Status.OPEN and request.user.can("verify_warnings")
+    )
+    form = OutcomeForm(request.POST or None) if can_verify else None
+    if request.method == "POST":
+        if form is None:
+            return forbidden(request)
+        if form.is_valid():
+            actions.record_outcome(finding=finding, user=request.user, **form.cleaned_data)
+            return redirect("rules:finding", pk=finding.pk)
+    rule = rule_by_id(finding.rule_id)
+    return render(request, "rules/finding_detail.html", {"finding": finding, "rule": rule, "form": form})
 
 
 @require_POST

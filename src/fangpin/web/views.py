@@ -13,6 +13,7 @@ from django.shortcuts import render
 from fangpin.jobs.models import Job
 from fangpin.registry.income import policy_for
 from fangpin.registry.models import Household, IncomeRecord, Member
+from fangpin.rules.models import WARNING_FAMILIES, Finding
 
 
 def capability_required(capability: str) -> Callable:
@@ -49,6 +50,9 @@ def scope_counts(user: Any) -> dict[str, Any]:
         unsafe_water=Count("id", filter=Q(safe_drinking_water=False)),
     )
     counts["people"] = Member.objects.for_user(user).count()
+    findings = Finding.objects.for_user(user).filter(status=Finding.Status.OPEN)
+    counts["open_warnings"] = findings.filter(family__in=WARNING_FAMILIES).count()
+    counts["open_doubts"] = findings.filter(family="数据质量").count()
     counts["income_discrepancies"] = (
         IncomeRecord.objects.for_user(user).filter(discrepancy__isnull=False).count()
     )
