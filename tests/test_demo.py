@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -44,3 +45,17 @@ def test_fangpin_demo_imports_through_the_import_path_and_prints_a_login_per_rol
     again = fangpin(data, "demo", "--people", "1500")
     assert "跳过生成和导入" in again.stderr
     assert "哈希链无断裂" in fangpin(data, "audit", "verify").stdout
+
+
+def test_screening_the_demo_county_raises_every_department_warning_and_many_kinds_of_doubt(tmp_path):
+    data = tmp_path / "data"
+    fangpin(data, "migrate", "--no-input", "-v0")
+    result = fangpin(data, "demo", "--people", "8000")
+    assert "未通过校验" in result.stderr  # the Excel-damaged medical export is refused with its report
+    counts = fangpin(data, "shell", "-v", "0", "-c",
+                     "import json; from fangpin.rules.models import ScreeningRun;"
+                     "print(json.dumps(ScreeningRun.objects.get().rule_counts))")  # fmt: skip
+    rule_counts = json.loads(counts.stdout)
+    silent = [rule for rule, n in rule_counts.items() if rule.startswith("DEPT_") and not n]
+    assert silent == [], f"department warnings the demo never raises: {silent}"
+    assert sum(1 for rule, n in rule_counts.items() if rule.startswith("DQ_") and n) >= 15

@@ -84,13 +84,20 @@ def test_a_county_user_imports_a_file_and_watches_the_job_to_its_error_report(pa
     assert download.value.suggested_filename == "名单_错误说明.xlsx"
 
 
-def test_a_county_user_follows_a_finding_to_its_evidence_on_the_household_page(page, demo_server):
+def test_a_warning_is_followed_to_its_evidence_and_household_and_verified(page, demo_server):
     login(page, "xian_staff")
-    page.get_by_role("link", name="筛查发现").click()
+    page.get_by_role("link", name="预警线索", exact=True).click()
     rows = page.locator("#finding-table tbody tr")
     expect(rows.first).to_be_visible()
     message = rows.first.locator("td").nth(5).inner_text()
-    rows.first.locator("a").first.click()
+    rows.first.locator("td").nth(5).locator("a").click()
+    expect(page.locator("h1")).to_have_text(message)
+    expect(page.locator("#evidence")).to_be_visible()
+    finding_url = page.url
+    page.locator("#evidence a").first.click()
     expect(page.locator("#findings")).to_contain_text(message)
-    page.locator("#findings a").first.click()
-    expect(page.locator("pre.sql")).to_contain_text("SELECT")
+    page.goto(finding_url)
+    page.get_by_label("确认有风险").check()
+    page.get_by_label("核实情况").fill("入户核实：情况属实，已启动识别程序")
+    page.get_by_role("button", name="记录核实结果").click()
+    expect(page.locator("#outcome")).to_have_text("确认有风险")

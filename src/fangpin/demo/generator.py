@@ -88,6 +88,7 @@ class Person:
     dibao: bool = False
     tekun: bool = False
     welfare_post: str = ""
+    id_type: str = "身份证"
 
     def age(self, today: dt.date) -> int:
         return today.year - self.birth.year - ((today.month, today.day) < (self.birth.month, self.birth.day))
@@ -117,6 +118,7 @@ class Family:
     phone: str = ""
     income: dict[str, Decimal] = field(default_factory=dict)
     reported_per_capita: Decimal | None = None
+    self_pay: Decimal = Decimal("0")
 
 
 class CountyGenerator:
@@ -167,6 +169,12 @@ class CountyGenerator:
         given = rng.choice(pool) + (rng.choice(pool) if rng.random() < 0.7 else "")
         person = Person(f"{surname}{given}", self._id(birth, gender), relation, gender, birth)
         self._attributes(person)
+        if person.health == "残疾" and rng.random() < 0.95:
+            category, grade = rng.choice("1234567"), rng.choice("1234")
+            person.id_number += category + grade
+            person.id_type = "残疾人证"
+            if category == "4" and grade in "12":
+                person.labour = "丧失劳动力"
         return person
 
     def _attributes(self, p: Person) -> None:
@@ -194,7 +202,13 @@ class CountyGenerator:
             if age < 16:
                 p.education = "小学" if age >= 12 else ""
             else:
-                weights = [5, 25, 40, 18, 6, 6] if age < 60 else [30, 45, 20, 5, 0, 0]
+                weights = (
+                    [0, 1, 45, 30, 12, 12]
+                    if age < 30
+                    else [5, 25, 40, 18, 6, 6]
+                    if age < 60
+                    else [30, 45, 20, 5, 0, 0]
+                )
                 p.education = rng.choices(
                     ["文盲或半文盲", "小学", "初中", "高中", "大专", "本科及以上"], weights
                 )[0]
@@ -208,7 +222,9 @@ class CountyGenerator:
             p.labour = "弱劳动力或半劳动力"
         else:
             p.labour = "技能劳动力" if rng.random() < 0.2 else "普通劳动力"
-        if p.labour in ("普通劳动力", "技能劳动力") and rng.random() < 0.55:
+        if p.labour in ("普通劳动力", "技能劳动力") and rng.random() < (
+            0.97 if p.labour == "技能劳动力" or p.education in ("大专", "本科及以上") else 0.55
+        ):
             p.work_months = rng.randint(3, 12)
             p.work_place = rng.choice(WORK_PLACES)
         if 18 <= age <= 72 and rng.random() < 0.85:
@@ -273,6 +289,7 @@ class CountyGenerator:
             end = start + dt.timedelta(days=rng.randint(200, max(201, months_since * 30 - 30)))
             f.eliminated_month = f"{end:%Y%m}"
             f.elimination_method = "帮扶消除" if rng.random() < 0.9 else "自然消除"
+        self._facts_for_risks(f)
         for risk in f.risks:
             group, item = RISK_MEASURES[risk]
             f.measures.setdefault(group, []).append(item)
@@ -290,18 +307,43 @@ class CountyGenerator:
         for m in f.members:
             m.dibao = "缺劳动力" in f.risks or (m.health == "残疾" and rng.random() < 0.4)
 
+    def _facts_for_risks(self, f: Family) -> None:
+        """A household identified for illness has a patient and medical bills; for disability, a disabled member."""
+        rng = self.rng
+        adults = [m for m in f.members if m.age(self.today) >= 16] or f.members
+        if "因病" in f.risks and not any(m.health in ("患有大病", "长期慢性病") for m in f.members):
+            patient = rng.choice(adults)
+            patient.health = rng.choice(["患有大病", "长期慢性病"])
+        if "因病" in f.risks:
+            f.self_pay = Decimal(rng.randint(3000, 30000))
+        if "因残" in f.risks and not any(m.health == "残疾" for m in f.members):
+            disabled = rng.choice(adults)
+            disabled.health = "残疾"
+            disabled.labour = "弱劳动力或半劳动力" if disabled.labour != "无劳动力" else disabled.labour
+
     def _income(self, f: Family) -> None:
         rng = self.rng
         low = bool(f.category) and not f.eliminated
         wage = sum(
-            Decimal(m.work_months * rng.randint(1800 if low else 2600, 3200 if low else 5200))
+            Decimal(m.work_months * rng.randint(1800 if low else 3000, 3200 if low else 6000))
             for m in f.members
         )
+        # able adults who do not migrate still earn locally (day labour, seasonal work)
+        wage += sum(
+            Decimal(rng.randint(3000, 6000) if low else rng.randint(8000, 18000))
+            for m in f.members
+            if m.labour in ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力") and not m.work_months
+        )
         welfare = Decimal(6000 if any(m.welfare_post for m in f.members) else 0)
-        business = (f.land * rng.randint(900, 1500)).quantize(Decimal("1"))
+        business = (f.land * rng.randint(1500, 2600)).quantize(Decimal("1"))
         expense = (business * Decimal(rng.randint(30, 45)) / 100).quantize(Decimal("1"))
         dividend = Decimal(rng.choice([300, 500, 800])) if f.household_type == "脱贫户" else Decimal(0)
-        pension = Decimal(sum(1980 for m in f.members if m.age(self.today) >= 60))
+        # basic pension plus the county's top-up, and children's support counted by custom as other transfers
+        pension = Decimal(
+            sum(2400 + (1200 if m.age(self.today) >= 75 else 0) for m in f.members if m.age(self.today) >= 60)
+        )
+        if len(f.members) <= 2 and all(m.age(self.today) >= 60 for m in f.members) and not low:
+            pension += Decimal(rng.randint(4000, 9000))
         dibao = Decimal(sum(4800 for m in f.members if m.dibao))
         eco = Decimal(int(f.forest * 120))
         transfer = pension + dibao + eco
@@ -338,7 +380,7 @@ def _yes(value: bool | None) -> str:
 def _row(f: Family, p: Person, monitoring: bool) -> dict[str, object]:
     row: dict[str, object] = {
         "县": COUNTY[1], "乡": f.township, "村": f.village, "户编号": f.household_no, "姓名": p.name,
-        "证件号码": p.id_number, "证件类型": "身份证", "与户主关系": p.relation, "性别": p.gender,
+        "证件号码": p.id_number, "证件类型": p.id_type, "与户主关系": p.relation, "性别": p.gender,
         "出生日期": p.birth.isoformat(), "民族": "汉族", "文化程度": p.education, "在校生状况": p.school,
         "义务教育阶段未上学原因": p.dropout, "健康状况": p.health, "劳动技能": p.labour,
         "务工时间（月）": p.work_months or None, "务工所在地": p.work_place,
@@ -359,7 +401,7 @@ def _row(f: Family, p: Person, monitoring: bool) -> dict[str, object]:
             "识别监测时间": f.identified, "风险是否已消除": _yes(f.eliminated), "消除监测时间": f.eliminated_month,
             "风险消除方式": f.elimination_method, "实施开发式帮扶措施情况": "已实施" if "产业帮扶" in f.measures else "",
             "整户无劳动能力兜底保障户": _yes(all(m.labour in ("无劳动力", "丧失劳动力") for m in f.members)),
-            "监测联系人": f.contact[0], "监测联系人电话": f.contact[1],
+            "监测联系人": f.contact[0], "监测联系人电话": f.contact[1], "合规自付支出": f.self_pay,
             "信息采集人": f.contact[0], "信息采集人联系电话": f.contact[1],
         })  # fmt: skip
         for i, risk in enumerate(f.risks, start=1):
@@ -406,6 +448,7 @@ class DemoFiles:
     monitoring: Path
     people: int
     households: int
+    rosters: list = field(default_factory=list)
 
 
 def write_demo_files(out_dir: Path, *, people: int, seed: int, year: int) -> DemoFiles:
@@ -420,9 +463,13 @@ def write_demo_files(out_dir: Path, *, people: int, seed: int, year: int) -> Dem
     monitoring_path = out_dir / f"监测对象信息_{COUNTY[1]}_{year}.xlsx"
     members = LayoutWriter(members_path, "member", year)
     monitoring = LayoutWriter(monitoring_path, "monitoring", year)
+    from .rosters import RosterSampler, write_rosters
+
+    sampler = RosterSampler(random.Random(seed + 1), year + 1)
     total_people = households = 0
     for family in generator.families():
         households += 1
+        sampler.see(family, generator.today)
         for person in family.members:
             members.write(_row(family, person, monitoring=False))
             if family.category:
@@ -430,4 +477,5 @@ def write_demo_files(out_dir: Path, *, people: int, seed: int, year: int) -> Dem
             total_people += 1
     members.close()
     monitoring.close()
-    return DemoFiles(regions, members_path, monitoring_path, total_people, households)
+    rosters = write_rosters(sampler, out_dir, f"{year + 1}10")
+    return DemoFiles(regions, members_path, monitoring_path, total_people, households, rosters)

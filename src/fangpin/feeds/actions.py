@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from fangpin.common.tabular import sniff_suffix
-from fangpin.jobs.actions import create_job, enqueue
+from fangpin.jobs.actions import create_job
 from fangpin.jobs.models import Job, Kind
 
 from .importer import detect
@@ -56,7 +56,8 @@ def upload(
 
 @transaction.atomic
 def confirm_mapping(*, user: Any, roster: Roster, mapping: dict[str, str]) -> Job:
-    """Keep the mapping for this source (next month it is proposed as it is) and import."""
+    """Keep the mapping for this source (next month it is proposed as it is) and create the import job;
+    the caller hands it to the worker (`enqueue`) or runs it in place (the CLI, the demo)."""
     roster.mapping = {key: label for key, label in mapping.items() if label}
     roster.status = Roster.Status.IMPORTING
     roster.save(update_fields=["mapping", "status", "updated_at"])
@@ -64,5 +65,4 @@ def confirm_mapping(*, user: Any, roster: Roster, mapping: dict[str, str]) -> Jo
                                             defaults={"mapping": roster.mapping, "updated_by": user})  # fmt: skip
     job = create_job(kind=Kind.IMPORT_ROSTER, user=user, params={"roster": roster.pk},
                      input_path=roster.file_path, input_name=roster.file_name)  # fmt: skip
-    enqueue(job)
     return job

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from fangpin.jobs.actions import enqueue
 from fangpin.web.views import capability_required, forbidden
 
 from . import actions
@@ -43,6 +44,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
                        initial_mapping=roster.mapping)  # fmt: skip
     if request.method == "POST" and form.is_valid():
         job = actions.confirm_mapping(user=request.user, roster=roster, mapping=form.cleaned_data)
+        enqueue(job)
         return redirect("jobs:detail", pk=job.pk)
     return render(request, "feeds/mapping.html", {"roster": roster, "form": form})
 
