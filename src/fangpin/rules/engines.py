@@ -95,6 +95,7 @@ class SparkEngine:
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", os.environ.get("FANGPIN_SPARK_PARTITIONS", "8"))
             .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
         self.session.sparkContext.setLogLevel("ERROR")
