@@ -230,7 +230,7 @@ def run_pandas(directory: Path) -> dict:
     found["DQ_WORKING_AGE_NO_LABOUR"] = set(p.loc[p.age.between(16, values["working_age_max"]) & (p.health == "健康")
         & (p.school_status == "") & p.labour_skill.isin(["弱劳动力或半劳动力", "丧失劳动力", "无劳动力"]), "household_key"])  # fmt: skip
     found["DQ_MEDICAL_NONE"] = set(
-        p.loc[(p.resident_medical == False) & (p.employee_medical == False), "household_key"]
+        p.loc[p.resident_medical.eq(False) & p.employee_medical.eq(False), "household_key"]
     )
     heads = p.assign(h=p.relation == "户主").groupby("household_key").h.sum()
     found["DQ_HEAD_COUNT"] = set(heads[heads != 1].index)
