@@ -158,7 +158,7 @@ def run_duckdb(directory: Path, only: list[str] | None) -> dict:
 
     values = bench_parameters()
     started = time.perf_counter()
-    engine = DuckDBEngine(directory)
+    engine = DuckDBEngine(directory, memory_limit=os.environ.get("FANGPIN_DUCKDB_MEMORY", "6GB"))
     loaded = time.perf_counter() - started
     found = {}
     for rule in load_catalogue():
@@ -346,7 +346,7 @@ def main() -> None:
         duck, duck_mem = measured(["--child", "duckdb", str(directory)])
         print(
             f"{people:>11,} people  DuckDB, whole catalogue ({duck['rules']} rules): {duck['seconds']:.1f} s "
-            f"(loading {duck['load_seconds']:.1f} s), peak {duck_mem:.2f} GiB",
+            f"(opening {duck['load_seconds']:.1f} s), peak {duck_mem:.2f} GiB",
             flush=True,
         )
         if people <= args.pandas_max:

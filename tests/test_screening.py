@@ -223,3 +223,27 @@ def test_the_home_page_counts_open_warnings_in_scope(client, register, village_c
     assert 'id="count-warnings">1<' in client.get(reverse("home")).content.decode()
     client.force_login(other_village_cadre)
     assert 'id="count-warnings">0<' in client.get(reverse("home")).content.decode()
+
+
+def test_a_county_adds_its_own_rule_as_a_file_without_touching_python(register, settings, tmp_path):
+    (tmp_path / "county.toml").write_text(
+        """
+[[rule]]
+id = "COUNTY_NO_TOILET"
+name = "无卫生厕所（本县改厕专项）"
+explanation = "本县农村改厕专项行动：未改厕的户。"
+family = "数据质量"
+severity = "提示"
+level = "household"
+evidence = ["head_name"]
+message = "户主{head_name}家尚未改厕"
+sql = "SELECT household_key, head_name FROM household WHERE sanitary_toilet = FALSE"
+""",
+        encoding="utf-8",
+    )
+    settings.FANGPIN_RULES_DIR = str(tmp_path)
+    Household.objects.filter(household_no="H003").update(sanitary_toilet=False)
+    run = screen()
+    assert run.rule_counts["COUNTY_NO_TOILET"] == 1
+    assert Finding.objects.get(rule_id="COUNTY_NO_TOILET").message == "户主赵敏家尚未改厕"
+    assert rule_by_id("COUNTY_NO_TOILET").file == "本县：county.toml"

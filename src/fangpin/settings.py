@@ -174,6 +174,8 @@ CONTENT_SECURITY_POLICY = {
 FANGPIN_KEY_FILE = env_str("FANGPIN_KEY_FILE", str(DATA_DIR / "keys" / "fangpin-keys.json"))
 FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
 FANGPIN_IMPORT_CHUNK_SIZE = env_int("FANGPIN_IMPORT_CHUNK_SIZE", 2000)
+# a county's own rule files (TOML, same form as rules/catalogue/), added to the shipped catalogue
+FANGPIN_RULES_DIR = env_str("FANGPIN_RULES_DIR")
 
 # --- jobs (huey: SQLite file beside the database by default, Redis when REDIS_URL is set) ------
 HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", running_tests())

@@ -113,15 +113,31 @@ def _rule(data: dict[str, Any], file: str) -> Rule:
     return rule
 
 
-@lru_cache(maxsize=1)
-def load_catalogue(directory: Path = CATALOGUE_DIR) -> tuple[Rule, ...]:
+def load_catalogue() -> tuple[Rule, ...]:
+    """The shipped catalogue plus the county's own rule files (FANGPIN_RULES_DIR): a county adds a
+    rule by writing a TOML file there, in the same form, without touching Python."""
+    from django.conf import settings
+
+    return _load(CATALOGUE_DIR, getattr(settings, "FANGPIN_RULES_DIR", "") or "")
+
+
+@lru_cache(maxsize=4)
+def _load(directory: Path, county_directory: str) -> tuple[Rule, ...]:
     rules: list[Rule] = []
-    for path in sorted(directory.glob("*.toml")):
+    paths = sorted(directory.glob("*.toml"))
+    if county_directory:
+        paths += sorted(Path(county_directory).glob("*.toml"))
+    for path in paths:
         if path.name == "parameters.toml":
             continue
-        with open(path, "rb") as fh:
-            for data in tomllib.load(fh).get("rule", []):
-                rules.append(_rule(dict(data), path.name))
+        label = path.name if path.parent == directory else f"本县：{path.name}"
+        try:
+            with open(path, "rb") as fh:
+                content = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogueError(f"{label}: {exc}") from exc
+        for data in content.get("rule", []):
+            rules.append(_rule(dict(data), label))
     ids = [r.id for r in rules]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
