@@ -61,6 +61,17 @@ class TerminalProgress:
             print(file=sys.stderr)
 
 
+def run_with_progress(job_id: int, label: str):  # type: ignore[no-untyped-def]
+    """Run a job in this process, its progress on the terminal: the CLI's and the demo's way."""
+    from fangpin.jobs.actions import run_job
+
+    progress = TerminalProgress(label)
+    try:
+        return run_job(job_id, on_progress=progress)
+    finally:
+        progress.close()
+
+
 def _user(username: str | None):  # type: ignore[no-untyped-def]
     from fangpin.accounts.models import User
 
@@ -73,7 +84,6 @@ def _user(username: str | None):  # type: ignore[no-untyped-def]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from fangpin.jobs.actions import run_job
     from fangpin.registry.actions import queue_import_path
 
     path = Path(args.file)
@@ -81,9 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"文件不存在：{path}", file=sys.stderr)
         return 2
     job = queue_import_path(user=_user(args.user), path=path, year=args.year)
-    progress = TerminalProgress(f"导入 {path.name}")
-    job = run_job(job.pk, on_progress=progress)
-    progress.close()
+    job = run_with_progress(job.pk, f"导入 {path.name}")
     print(job.message)
     for problem in job.problems[:50]:
         print(f"  第{problem['row']}行「{problem['column']}」列：{problem['message']}")
@@ -204,15 +212,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from fangpin.jobs.actions import create_job, run_job
+    from fangpin.jobs.actions import create_job
     from fangpin.jobs.models import Kind
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     job = create_job(kind=Kind.SCREENING, user=_user(args.user),
                      params={"as_of": as_of.isoformat() if as_of else "", "engine": args.engine})  # fmt: skip
-    progress = TerminalProgress(f"筛查（{args.engine}）")
-    job = run_job(job.pk, on_progress=progress)
-    progress.close()
+    job = run_with_progress(job.pk, f"筛查（{args.engine}）")
     print(job.message)
     if job.status != "succeeded":
         return 1

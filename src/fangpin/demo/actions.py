@@ -79,12 +79,9 @@ def _say(message: str) -> None:
 
 
 def _import(path: Path, user: User) -> None:
-    from fangpin.cli import TerminalProgress
+    from fangpin.cli import run_with_progress
 
-    job = queue_import_path(user=user, path=path, year=None)
-    progress = TerminalProgress(f"导入 {path.name}")
-    job = run_job(job.pk, on_progress=progress)
-    progress.close()
+    job = run_with_progress(queue_import_path(user=user, path=path, year=None).pk, f"导入 {path.name}")
     _say(f"  {job.message}")
     if job.status != "succeeded":
         raise SystemExit(f"示范数据导入失败：{job.message}；{job.problems[:5]}")
@@ -109,14 +106,12 @@ def _load_rosters(files, user: User) -> None:  # type: ignore[no-untyped-def]
 
 
 def _screen(user: User) -> None:
-    from fangpin.cli import TerminalProgress
+    from fangpin.cli import run_with_progress
     from fangpin.jobs.actions import create_job
     from fangpin.jobs.models import Kind
 
     job = create_job(kind=Kind.SCREENING, user=user, params={"as_of": "", "engine": "duckdb"})
-    progress = TerminalProgress("筛查")
-    job = run_job(job.pk, on_progress=progress)
-    progress.close()
+    job = run_with_progress(job.pk, "筛查")
     _say(f"  {job.message}")
 
 
