@@ -51,7 +51,7 @@ def build(directory: Path, people: int) -> None:
     import duckdb
     import pyarrow.parquet as pq
 
-    from fangpin.rules.snapshot import arrow_type, household_rows, person_rows
+    from fangpin.rules.snapshot import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, arrow_type, roster_specs
 
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -104,10 +104,7 @@ def build(directory: Path, people: int) -> None:
             parts.append(f"CAST({columns.get(name, default)} AS {sql_type}) AS {name}")
         return ", ".join(parts)
 
-    import datetime as dt
-
-    person_names = [k for k in _columns(person_rows, dt.date(2025, 6, 30))]
-    household_names = [k for k in _columns(household_rows, dt.date(2025, 6, 30))]
+    person_names, household_names = list(PERSON_COLUMNS), list(HOUSEHOLD_COLUMNS)
     con.execute(
         f"COPY (SELECT {select(person, person_names)} FROM range({people}) t(i)) "
         f"TO '{directory / 'person.parquet'}' (FORMAT parquet)"
@@ -136,20 +133,10 @@ def build(directory: Path, people: int) -> None:
               f"0::DOUBLE AS assistance_paid, CAST(CASE WHEN {r(67, 400)} = 0 THEN 30000 ELSE 300 END AS DOUBLE) AS self_pay "
               f"FROM range({people * 5}) t(i)")  # fmt: skip
     con.execute(f"COPY ({claims}) TO '{directory / 'roster_medical.parquet'}' (FORMAT parquet)")
-    from fangpin.rules.snapshot import roster_tables
-
-    for table, (schema, columns) in roster_tables().items():
+    for table, schema, _ in roster_specs():
         if table != "roster_medical":
-            pq.write_table(
-                __import__("pyarrow").table({k: [] for k in columns}, schema=schema),
-                directory / f"{table}.parquet",
-            )
+            pq.write_table(schema.empty_table(), directory / f"{table}.parquet")
     con.close()
-
-
-def _columns(function, day):  # type: ignore[no-untyped-def]
-    """The column names a snapshot function produces (run on the empty benchmark database)."""
-    return function(day).keys()
 
 
 def run_duckdb(directory: Path, only: list[str] | None) -> dict:

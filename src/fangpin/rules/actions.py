@@ -101,7 +101,7 @@ def file_findings(
             (f.household_id, f.member_id, f.period): f for f in Finding.objects.filter(rule_id=rule.id)
         }
         seen: set[tuple[int, int | None, str]] = set()
-        to_create, to_update = [], []
+        to_create, to_update, touched = [], [], []
         for row in rows:
             key = _subject(rule, row, values)
             if key in seen or key[0] not in regions:
@@ -111,19 +111,20 @@ def file_findings(
             fields = {
                 "rule_version": rule.version, "family": rule.family, "severity": rule.severity,
                 "message": rule.describe(row)[:500], "evidence": evidence, "parameters": parameters,
-                "status": Finding.Status.OPEN, "last_run": run, "region_code": regions[key[0]],
+                "status": Finding.Status.OPEN, "region_code": regions[key[0]],
             }  # fmt: skip
             finding = existing.get(key)
-            if finding is not None and finding.status == Finding.Status.VERIFIED:
-                finding.last_run = run  # verified for this period: not raised again
-                to_update.append(finding)
-                continue
             if finding is None:
                 to_create.append(Finding(rule_id=rule.id, household_id=key[0], member_id=key[1], period=key[2],
-                                         first_run=run, **fields))  # fmt: skip
+                                         first_run=run, last_run=run, **fields))  # fmt: skip
+            elif finding.status == Finding.Status.VERIFIED or all(
+                getattr(finding, name) == value for name, value in fields.items()
+            ):
+                touched.append(finding.pk)  # verified for this period, or unchanged: only seen again
             else:
                 for name, value in fields.items():
                     setattr(finding, name, value)
+                finding.last_run = run
                 to_update.append(finding)
         if rule.family == "数据质量":
             for key, finding in existing.items():
@@ -131,6 +132,8 @@ def file_findings(
                     finding.status = Finding.Status.CLEARED
                     finding.last_run = run
                     to_update.append(finding)
+        for start in range(0, len(touched), 5000):
+            Finding.objects.filter(pk__in=touched[start : start + 5000]).update(last_run=run)
         Finding.objects.bulk_create(to_create, batch_size=1000)
         Finding.objects.bulk_update(
             to_update,

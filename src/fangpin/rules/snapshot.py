@@ -9,6 +9,7 @@ number itself never leaves the database: only its keyed hash does, for joining r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,6 @@ HOUSEHOLD_FIELDS = (
     "housing_area", "safe_drinking_water", "sanitary_toilet", "road_type", "has_electricity", "phone_hash",
     "income_year", "per_capita_income",
 )  # fmt: skip
-RENAMES = {"id": "", "household_id": "household_key", "id_number_hash": "id_hash"}
 FLOATS = {
     "work_months", "public_welfare_post_months", "claims_income", "compliant_self_pay", "cultivated_area",
     "forest_area", "returned_farmland_area", "orchard_area", "pasture_area", "water_area", "housing_area",
@@ -63,86 +63,66 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def person_rows(day: dt.date, batch: int = 5000) -> dict[str, list]:
-    columns: dict[str, list] = {name: [] for name in (
-        "person_key", "household_key", "region_code", "id_hash", "id_type", "name", "relation", "gender",
-        "birth_date", "age", "id_gender", "id_birth_date", "disability_category", "disability_grade",
-        "education", "school_status", "dropout_reason", "health", "labour_skill", "work_months", "work_place",
-        "resident_medical", "employee_medical", "critical_illness", "resident_pension", "employee_pension",
-        "dibao", "tekun", "public_welfare_post", "public_welfare_post_months", "has_phone", "phone_key",
-    )}  # fmt: skip
-    decrypt = cipher().decrypt
-    for row in Member.objects.order_by("id").values_list(*PERSON_FIELDS).iterator(chunk_size=batch):
-        data = dict(zip(PERSON_FIELDS, row, strict=True))
-        id_number = decrypt(data.pop("id_number_enc"), "id")
-        card = len(id_number) == 20
-        id_birth = birth_date_of(id_number)
-        values = {
-            "person_key": data["id"], "household_key": data["household_id"], "region_code": data["region_code"],
-            "id_hash": data["id_number_hash"], "id_type": data["id_type"], "name": data["name"],
-            "relation": data["relation"], "gender": data["gender"], "birth_date": data["birth_date"],
-            "age": _age(data["birth_date"] or id_birth, day), "id_gender": gender_of(id_number),
-            "id_birth_date": id_birth, "disability_category": id_number[18] if card else "",
-            "disability_grade": id_number[19] if card else "", "education": data["education"],
-            "school_status": data["school_status"], "dropout_reason": data["dropout_reason"],
-            "health": data["health"], "labour_skill": data["labour_skill"],
-            "work_months": _float(data["work_months"]), "work_place": data["work_place"],
-            "resident_medical": data["resident_medical_insurance"],
-            "employee_medical": data["employee_medical_insurance"],
-            "critical_illness": data["critical_illness_insurance"], "resident_pension": data["resident_pension"],
-            "employee_pension": data["employee_pension"], "dibao": data["dibao"], "tekun": data["tekun"],
-            "public_welfare_post": data["public_welfare_post"],
-            "public_welfare_post_months": _float(data["public_welfare_post_months"]),
-            "has_phone": bool(data["phone_hash"]), "phone_key": data["phone_hash"],
-        }  # fmt: skip
-        for name, value in values.items():
-            columns[name].append(value)
-    return columns
-
-
+PERSON_COLUMNS = (
+    "person_key", "household_key", "region_code", "id_hash", "id_type", "name", "relation", "gender",
+    "birth_date", "age", "id_gender", "id_birth_date", "disability_category", "disability_grade",
+    "education", "school_status", "dropout_reason", "health", "labour_skill", "work_months", "work_place",
+    "resident_medical", "employee_medical", "critical_illness", "resident_pension", "employee_pension",
+    "dibao", "tekun", "public_welfare_post", "public_welfare_post_months", "has_phone", "phone_key",
+)  # fmt: skip
 HOUSEHOLD_COLUMNS = (
     "household_key", *(f for f in HOUSEHOLD_FIELDS if f not in {"id", "measures"} and not f.endswith("phone_hash")),
-    "has_phone", "phone_key", "has_contact_phone", "measure_groups", "measure_items", "identified_date", "months_monitored",
-    "months_to_elimination",
+    "has_phone", "phone_key", "has_contact_phone", "measure_groups", "measure_items", "identified_date",
+    "months_monitored", "months_to_elimination",
 )  # fmt: skip
+INCOME_FIELDS = ("household_id", "year", *INCOME_COMPONENTS, "computed_net", "computed_per_capita",
+                 "reported_per_capita", "divisor_size")  # fmt: skip
+INCOME_TABLE_COLUMNS = ("household_key", *INCOME_FIELDS[1:])
+BATCH = 50_000  # rows per Parquet row group: memory stays flat however large the register
 
 
-def household_rows(day: dt.date) -> dict[str, list]:
-    columns: dict[str, list] = {name: [] for name in HOUSEHOLD_COLUMNS}
+def person_values(day: dt.date) -> Iterator[tuple]:
+    decrypt = cipher().decrypt
+    for row in Member.objects.order_by("id").values_list(*PERSON_FIELDS).iterator(chunk_size=5000):
+        data = dict(zip(PERSON_FIELDS, row, strict=True))
+        id_number = decrypt(data["id_number_enc"], "id")
+        card = len(id_number) == 20
+        id_birth = birth_date_of(id_number)
+        yield (
+            data["id"], data["household_id"], data["region_code"], data["id_number_hash"], data["id_type"],
+            data["name"], data["relation"], data["gender"], data["birth_date"], _age(data["birth_date"] or id_birth, day),
+            gender_of(id_number), id_birth, id_number[18] if card else "", id_number[19] if card else "",
+            data["education"], data["school_status"], data["dropout_reason"], data["health"], data["labour_skill"],
+            _float(data["work_months"]), data["work_place"], data["resident_medical_insurance"],
+            data["employee_medical_insurance"], data["critical_illness_insurance"], data["resident_pension"],
+            data["employee_pension"], data["dibao"], data["tekun"], data["public_welfare_post"],
+            _float(data["public_welfare_post_months"]), bool(data["phone_hash"]), data["phone_hash"],
+        )  # fmt: skip
+
+
+def household_values(day: dt.date) -> Iterator[tuple]:
+    plain = [f for f in HOUSEHOLD_FIELDS if f not in {"id", "measures"} and not f.endswith("phone_hash")]
     for row in Household.objects.order_by("id").values_list(*HOUSEHOLD_FIELDS).iterator(chunk_size=5000):
         data = dict(zip(HOUSEHOLD_FIELDS, row, strict=True))
         identified = _month_date(data["identified_month"])
         eliminated = _month_date(data["eliminated_month"])
-        measures: dict[str, list[str]] = data.pop("measures") or {}
-        values = {
-            "household_key": data.pop("id"),
-            **{k: (_float(v) if k in FLOATS else v) for k, v in data.items() if not k.endswith("phone_hash")},
-            "has_phone": bool(data["phone_hash"]),
-            "phone_key": data["phone_hash"],
-            "has_contact_phone": bool(data["monitoring_contact_phone_hash"]),
-            "measure_groups": "、".join(g for g, items in measures.items() if items),
-            "measure_items": "、".join(i for items in measures.values() for i in items),
-            "identified_date": identified,
-            "months_monitored": _months_between(identified, eliminated or day),
-            "months_to_elimination": _months_between(identified, eliminated),
-        }
-        for name, value in values.items():
-            columns[name].append(value)
-    return columns
+        measures: dict[str, list[str]] = data["measures"] or {}
+        yield (
+            data["id"],
+            *((_float(data[k]) if k in FLOATS else data[k]) for k in plain),
+            bool(data["phone_hash"]), data["phone_hash"], bool(data["monitoring_contact_phone_hash"]),
+            "、".join(g for g, items in measures.items() if items),
+            "、".join(i for items in measures.values() for i in items),
+            identified, _months_between(identified, eliminated or day), _months_between(identified, eliminated),
+        )  # fmt: skip
 
 
-def income_rows() -> dict[str, list]:
-    fields = ("household_id", "year", *INCOME_COMPONENTS, "computed_net", "computed_per_capita",
-              "reported_per_capita", "divisor_size")  # fmt: skip
-    columns: dict[str, list] = {("household_key" if f == "household_id" else f): [] for f in fields}
+def income_values() -> Iterator[tuple]:
+    whole = {"household_id", "year", "divisor_size"}
     for row in (
-        IncomeRecord.objects.order_by("household_id", "year").values_list(*fields).iterator(chunk_size=5000)
+        IncomeRecord.objects.order_by("household_id", "year").values_list(*INCOME_FIELDS).iterator(5000)
     ):
-        for name, value in zip(columns, row, strict=True):
-            columns[name].append(
-                value if name in {"household_key", "year", "divisor_size"} else _float(value)
-            )
-    return columns
+        yield tuple(v if name in whole else _float(v) for name, v in zip(INCOME_FIELDS, row, strict=True))
 
 
 BOOLEANS = {
@@ -173,12 +153,12 @@ def arrow_type(column: str) -> pa.DataType:
 INCOME_COLUMNS = {*INCOME_COMPONENTS, "computed_net", "computed_per_capita", "reported_per_capita"}
 
 
-def roster_tables() -> dict[str, tuple[pa.Schema, dict[str, list]]]:
+def roster_specs() -> list[tuple[str, pa.Schema, Iterator[tuple]]]:
     """One table per roster kind (roster_medical, …): matched rows only, keyed like the register."""
     from fangpin.feeds.kinds import KINDS
     from fangpin.feeds.models import RosterRecord
 
-    tables = {}
+    specs = []
     for kind in KINDS.values():
         value_fields = [f for f in kind.fields if f.key not in {"id_number", "date"}]
         schema = pa.schema(
@@ -186,37 +166,72 @@ def roster_tables() -> dict[str, tuple[pa.Schema, dict[str, list]]]:
             + [(f.key, pa.float64() if f.kind == "money" else pa.date32() if f.kind == "date" else pa.string())
                for f in value_fields]
         )  # fmt: skip
-        columns: dict[str, list] = {name: [] for name in schema.names}
-        records = RosterRecord.objects.filter(kind=kind.code, household__isnull=False).values_list(
-            "member_id", "household_id", "date", "roster__period", "values"
-        )
-        for member, household, date, period, values in records.iterator(chunk_size=5000):
-            columns["person_key"].append(member)
-            columns["household_key"].append(household)
-            columns["date"].append(date)
-            columns["period"].append(period)
-            for f in value_fields:
-                value = values.get(f.key)
-                if value is not None and f.kind == "money":
-                    value = float(value)
-                elif value is not None and f.kind == "date":
-                    value = dt.date.fromisoformat(value)
-                columns[f.key].append(value)
-        tables[kind.table] = (schema, columns)
-    return tables
+
+        def rows(kind=kind, value_fields=value_fields) -> Iterator[tuple]:  # type: ignore[no-untyped-def]
+            records = RosterRecord.objects.filter(kind=kind.code, household__isnull=False).values_list(
+                "member_id", "household_id", "date", "roster__period", "values"
+            )
+            for member, household, date, period, values in records.iterator(chunk_size=5000):
+                yield (
+                    member,
+                    household,
+                    date,
+                    period,
+                    *(_roster_value(f, values.get(f.key)) for f in value_fields),
+                )
+
+        specs.append((kind.table, schema, rows()))
+    return specs
+
+
+def _roster_value(field: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if field.kind == "money":
+        return float(value)
+    if field.kind == "date":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _write(path: Path, schema: pa.Schema, rows: Iterator[tuple]) -> int:
+    """Stream rows into a Parquet file in row groups of BATCH rows."""
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        batch: list[tuple] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH:
+                writer.write_table(_table(batch, schema))
+                count += len(batch)
+                batch = []
+        if batch or count == 0:
+            writer.write_table(_table(batch, schema))
+            count += len(batch)
+    return count
+
+
+def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    return pa.table(
+        {name: list(values) for name, values in zip(schema.names, columns, strict=True)}, schema=schema
+    )
 
 
 def write_snapshot(directory: Path, day: dt.date) -> dict[str, int]:
     """Write the register's and the rosters' Parquet files; returns their row counts."""
     directory.mkdir(parents=True, exist_ok=True)
-    counts = {}
+
+    def schema(names: tuple[str, ...]) -> pa.Schema:
+        return pa.schema([(name, arrow_type(name)) for name in names])
+
     tables = [
-        (name, pa.schema([(c, arrow_type(c)) for c in columns]), columns)
-        for name, columns in (("person", person_rows(day)), ("household", household_rows(day)),
-                              ("income", income_rows()))
-    ] + [(name, schema, columns) for name, (schema, columns) in roster_tables().items()]  # fmt: skip
-    for table, schema, columns in tables:
-        arrow = pa.table(columns, schema=schema)
-        pq.write_table(arrow, directory / f"{table}.parquet")
-        counts[table] = arrow.num_rows
-    return counts
+        ("person", schema(PERSON_COLUMNS), person_values(day)),
+        ("household", schema(HOUSEHOLD_COLUMNS), household_values(day)),
+        ("income", schema(INCOME_TABLE_COLUMNS), income_values()),
+        *roster_specs(),
+    ]
+    return {
+        table: _write(directory / f"{table}.parquet", table_schema, rows)
+        for table, table_schema, rows in tables
+    }
