@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "fangpin.registry",
     "fangpin.rules",
     "fangpin.feeds",
+    "fangpin.rectification",
     "fangpin.demo",
 ]
 

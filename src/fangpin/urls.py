@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("fangpin.audit.urls")),
     path("rules/", include("fangpin.rules.urls")),
     path("rosters/", include("fangpin.feeds.urls")),
+    path("rectification/", include("fangpin.rectification.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

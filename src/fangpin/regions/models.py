@@ -72,13 +72,14 @@ class ScopedQuerySet(models.QuerySet):
     """
 
     region_field = "region_code"
+    capability = "view_register"  # what a role needs to see any of these rows at all
 
     def in_region(self, region: Region) -> ScopedQuerySet:
         low, high = code_range(region.prefix)
         return self.filter(**{f"{self.region_field}__range": (low, high)})
 
     def for_user(self, user: User) -> ScopedQuerySet:
-        if not getattr(user, "is_authenticated", False) or not user.can("view_register"):
+        if not getattr(user, "is_authenticated", False) or not user.can(self.capability):
             return self.none()
         if user.region_id is None:
             return self.none()

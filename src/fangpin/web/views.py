@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from fangpin.jobs.models import Job
+from fangpin.rectification.models import Item, Status
 from fangpin.registry.income import policy_for
 from fangpin.registry.models import Household, IncomeRecord, Member
 from fangpin.rules.models import WARNING_FAMILIES, Finding
@@ -66,6 +68,11 @@ def scope_counts(user: Any) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context: dict[str, Any] = {"recent_jobs": Job.objects.for_user(user)[:5]}
+    if user.can("view_rectification"):
+        context["overdue_items"] = (
+            Item.objects.for_user(user).exclude(status=Status.CLOSED).filter(deadline__lt=timezone.localdate())
+            .select_related("batch").order_by("deadline")[:10]
+        )  # fmt: skip
     if user.can("view_register"):
         context["counts"] = scope_counts(user)
     return render(request, "web/home.html", context)

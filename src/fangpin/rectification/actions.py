@@ -1,0 +1,152 @@
+"""The status flow of an item: 待整改 → 整改中 → 申请销号 → 已销号, with 退回 from review.
+
+Who may do what: the units in whose scope the item lies work on it (start, progress, evidence, apply);
+only the reviewing role of the level that owns the batch closes it or returns it, with a reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from fangpin.regions.models import Region
+
+from .models import Batch, Event, Item, Status
+
+
+def _in_scope(user: Any, code: str) -> bool:
+    return user.region is not None and user.region.contains(code)
+
+
+def can_work_on(user: Any, item: Item) -> bool:
+    return user.can("work_rectification") and _in_scope(user, item.region_code)
+
+
+def can_review(user: Any, batch: Batch) -> bool:
+    """The owning level reviews: a reviewing role whose region is the batch's region (or above it)."""
+    return (
+        user.can("review_rectification")
+        and user.region is not None
+        and user.region.level <= batch.region.level
+        and user.region.contains(batch.region_code)
+    )
+
+
+def _event(item: Item, kind: str, user: Any, note: str = "", upload: UploadedFile | None = None) -> Event:
+    event = Event(item=item, kind=kind, user=user, note=note)
+    if upload is not None:
+        folder = Path(settings.MEDIA_ROOT) / "rectification" / str(item.pk)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{timezone.now():%Y%m%d%H%M%S}-{Path(upload.name).name}"
+        with open(target, "wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        event.file_path, event.file_name = str(target), upload.name
+    event.save()
+    return event
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def create_batch(*, user: Any, name: str, source: str, region: Region, received_on: Any = None) -> Batch:
+    _require(
+        user.can("review_rectification") and _in_scope(user, region.code), "当前账号不能在该层级建立问题批次"
+    )
+    return Batch.objects.create(name=name, source=source, region=region, region_code=region.code, created_by=user,
+                                **({"received_on": received_on} if received_on else {}))  # fmt: skip
+
+
+@transaction.atomic
+def add_item(*, user: Any, batch: Batch, **fields: Any) -> Item:
+    _require(can_review(user, batch), "只有批次所属层级可以登记问题")
+    region = fields.pop("region")
+    _require(batch.region.contains(region.code), "问题涉及的区域不在本批次的层级范围内")
+    number = fields.pop("number", None) or (batch.items.count() + 1)
+    item = Item.objects.create(batch=batch, number=number, region=region, region_code=region.code, **fields)
+    _event(item, Event.Kind.CREATED, user)
+    return item
+
+
+@transaction.atomic
+def report_progress(*, user: Any, item: Item, note: str, upload: UploadedFile | None = None) -> Item:
+    """A progress update (and optionally an evidence file). The first one starts the rectification."""
+    _require(can_work_on(user, item), "当前账号不能报送该问题的整改进展")
+    if item.status not in (Status.PENDING, Status.IN_PROGRESS):
+        raise ValidationError(f"问题状态为{item.get_status_display()}，不能报送进展")
+    if item.status == Status.PENDING:
+        item.status = Status.IN_PROGRESS
+        _event(item, Event.Kind.STARTED, user)
+    if note:
+        item.progress = f"{timezone.localdate():%Y-%m-%d} {note}"
+        _event(item, Event.Kind.PROGRESS, user, note)
+    if upload is not None:
+        _event(item, Event.Kind.EVIDENCE, user, "佐证材料", upload)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def apply_for_closure(*, user: Any, item: Item, result: str) -> Item:
+    _require(can_work_on(user, item), "当前账号不能为该问题申请销号")
+    if item.status != Status.IN_PROGRESS:
+        raise ValidationError("只有整改中的问题可以申请销号")
+    if not item.events.filter(kind=Event.Kind.EVIDENCE).exclude(file_path="").exists():
+        raise ValidationError("申请销号前须上传整改佐证材料")
+    if not result.strip():
+        raise ValidationError("请填写完成情况")
+    item.status, item.result = Status.APPLIED, result
+    item.save()
+    _event(item, Event.Kind.APPLIED, user, result)
+    return item
+
+
+@transaction.atomic
+def close(*, user: Any, item: Item, note: str = "") -> Item:
+    _require(can_review(user, item.batch), "只有批次所属层级的审核人员可以销号")
+    if item.status != Status.APPLIED:
+        raise ValidationError("只有申请销号的问题可以销号")
+    item.status, item.closed_at = Status.CLOSED, timezone.now()
+    item.save()
+    _event(item, Event.Kind.CLOSED, user, note)
+    return item
+
+
+@transaction.atomic
+def return_item(*, user: Any, item: Item, reason: str) -> Item:
+    _require(can_review(user, item.batch), "只有批次所属层级的审核人员可以退回")
+    if item.status != Status.APPLIED:
+        raise ValidationError("只有申请销号的问题可以退回")
+    if not reason.strip():
+        raise ValidationError("退回须说明理由")
+    item.status = Status.IN_PROGRESS
+    item.save()
+    _event(item, Event.Kind.RETURNED, user, reason)
+    return item
+
+
+def ledger_counts(items: Any) -> dict[str, Any]:
+    """Counts of a set of items and its 清零 percentage (closed / all)."""
+    from django.db.models import Count, Q
+
+    today = timezone.localdate()
+    counts = items.aggregate(
+        total=Count("id"),
+        closed=Count("id", filter=Q(status=Status.CLOSED)),
+        applied=Count("id", filter=Q(status=Status.APPLIED)),
+        overdue=Count("id", filter=~Q(status=Status.CLOSED) & Q(deadline__lt=today)),
+    )
+    counts["open"] = counts["total"] - counts["closed"]
+    counts["cleared_percent"] = (
+        round(100 * counts["closed"] / counts["total"], 1) if counts["total"] else None
+    )
+    return counts

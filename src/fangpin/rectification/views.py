@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from fangpin.web.views import capability_required, forbidden
+
+from . import actions
+from .exporter import export_ledger
+from .forms import ApplyForm, BatchForm, ProgressForm, ReviewForm
+from .importer import import_list
+from .models import Batch, Event, Item, Status, batches_for
+
+
+@capability_required("view_rectification")
+def ledger(request: HttpRequest) -> HttpResponse:
+    items = Item.objects.for_user(request.user)
+    rows = [(batch, actions.ledger_counts(items.filter(batch=batch))) for batch in batches_for(request.user)]
+    context = {
+        "rows": rows,
+        "total": actions.ledger_counts(items),
+        "can_create": request.user.can("review_rectification"),
+    }
+    return render(request, "rectification/ledger.html", context)
+
+
+@capability_required("review_rectification")
+def new_batch(request: HttpRequest) -> HttpResponse:
+    form = BatchForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = actions.create_batch(user=request.user, name=data["name"], source=data["source"],
+                                         region=request.user.region, received_on=data.get("received_on"))  # fmt: skip
+        except PermissionDenied as exc:
+            return forbidden(request, exc)
+        if data.get("file"):
+            folder = settings.MEDIA_ROOT / "rectification" / "lists"
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"batch-{batch.pk}-{data['file'].name}"
+            with open(target, "wb") as fh:
+                for chunk in data["file"].chunks():
+                    fh.write(chunk)
+            result = import_list(user=request.user, batch=batch, path=str(target))
+            if not result.ok:
+                batch.delete()  # all or nothing: the batch and its list stand or fall together
+                problems = result.problems
+                return render(request, "rectification/new_batch.html", {"form": form, "problems": problems})
+        return redirect("rectification:batch", pk=batch.pk)
+    return render(request, "rectification/new_batch.html", {"form": form, "problems": problems})
+
+
+def _visible_batch(request: HttpRequest, pk: int) -> Batch:
+    return get_object_or_404(batches_for(request.user), pk=pk)
+
+
+@capability_required("view_rectification")
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _visible_batch(request, pk)
+    items = Item.objects.for_user(request.user).filter(batch=batch).select_related("region")
+    status = request.GET.get("status", "")
+    shown = items.filter(status=status) if status in Status.values else items
+    if request.GET.get("overdue"):
+        shown = shown.exclude(status=Status.CLOSED).filter(deadline__lt=timezone.localdate())
+    by_unit = items.values("responsible_unit").annotate(
+        total=Count("id"), closed=Count("id", filter=Q(status=Status.CLOSED)),
+        overdue=Count("id", filter=~Q(status=Status.CLOSED) & Q(deadline__lt=timezone.localdate())),
+    ).order_by("responsible_unit")  # fmt: skip
+    context = {
+        "batch": batch, "items": shown, "counts": actions.ledger_counts(items), "by_unit": by_unit,
+        "statuses": Status.choices, "status": status,
+    }  # fmt: skip
+    return render(request, "rectification/batch.html", context)
+
+
+@capability_required("view_rectification")
+def export(request: HttpRequest, pk: int) -> FileResponse:
+    batch = _visible_batch(request, pk)
+    folder = settings.MEDIA_ROOT / "rectification" / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"batch-{batch.pk}-{request.user.pk}.xlsx"
+    export_ledger(target, user=request.user, batch=batch)
+    return FileResponse(open(target, "rb"), as_attachment=True, filename=f"{batch.name}整改台账.xlsx")
+
+
+@capability_required("view_rectification")
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(
+        Item.objects.for_user(request.user).select_related("batch__region", "region"), pk=pk
+    )
+    context = {
+        "item": item,
+        "events": item.events.select_related("user"),
+        "can_work": actions.can_work_on(request.user, item) and item.status in (Status.PENDING, Status.IN_PROGRESS),
+        "can_apply": actions.can_work_on(request.user, item) and item.status == Status.IN_PROGRESS,
+        "can_review": actions.can_review(request.user, item.batch) and item.status == Status.APPLIED,
+        "progress_form": ProgressForm(), "apply_form": ApplyForm(), "review_form": ReviewForm(),
+    }  # fmt: skip
+    return render(request, "rectification/item.html", context)
+
+
+def _act(request: HttpRequest, pk: int, form_class, action) -> HttpResponse:  # type: ignore[no-untyped-def]
+    item = get_object_or_404(Item.objects.for_user(request.user), pk=pk)
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
+        return redirect("rectification:item", pk=item.pk)
+    try:
+        action(item, form.cleaned_data)
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    return redirect("rectification:item", pk=item.pk)
+
+
+@require_POST
+@capability_required("view_rectification")
+def progress(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, ProgressForm, lambda item, data: actions.report_progress(
+        user=request.user, item=item, note=data["note"], upload=data.get("file")))  # fmt: skip
+
+
+@require_POST
+@capability_required("view_rectification")
+def apply(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, ApplyForm,
+                lambda item, data: actions.apply_for_closure(user=request.user, item=item, result=data["result"]))  # fmt: skip
+
+
+@require_POST
+@capability_required("view_rectification")
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    def decide(item: Item, data: dict) -> None:
+        if data["decision"] == "close":
+            actions.close(user=request.user, item=item, note=data["note"])
+        else:
+            actions.return_item(user=request.user, item=item, reason=data["note"])
+
+    return _act(request, pk, ReviewForm, decide)
+
+
+@capability_required("view_rectification")
+def evidence(request: HttpRequest, pk: int) -> FileResponse:
+    event = get_object_or_404(Event.objects.filter(item__in=Item.objects.for_user(request.user)), pk=pk)
+    if not event.file_path:
+        raise Http404
+    return FileResponse(open(event.file_path, "rb"), as_attachment=True, filename=event.file_name)
