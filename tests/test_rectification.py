@@ -189,3 +189,33 @@ def test_overdue_items_surface_on_the_home_page_of_the_responsible_users(
     assert "逾期未销号的整改问题" in page and "柳庄村1户" in page
     client.force_login(township_reviewer)  # 古绛镇's item is not overdue yet
     assert "overdue-items" not in client.get(reverse("home")).content.decode()
+
+
+def test_ju_yi_fan_san_links_every_case_the_rule_finds_in_scope_and_proposes_closure_once_fixed(
+    register, county_staff, township_reviewer
+):
+    from fangpin.registry.models import Member
+    from fangpin.rules.actions import run_screening
+
+    Member.objects.filter(name__in=["张建国", "王强", "赵敏"]).update(
+        gender="女"
+    )  # wrong in H001, H002; 赵敏 is right
+    batch = actions.create_batch(
+        user=county_staff, name="自查问题", source="self", region=county_staff.region
+    )
+    item = actions.add_item(user=county_staff, batch=batch, description="性别与证件号码不符", region=county_staff.region,
+                            responsible_unit="县农业农村局", deadline=dt.date(2026, 12, 31), rule_id="DQ_GENDER_ID")  # fmt: skip
+    town_item = actions.add_item(user=county_staff, batch=batch, description="古绛镇同类问题",
+                                 region=township_reviewer.region, responsible_unit="古绛镇", deadline=dt.date(2026, 12, 31),
+                                 rule_id="DQ_GENDER_ID")  # fmt: skip
+    assert (
+        actions.extend_to_scope(user=township_reviewer, item=town_item) == 2
+    )  # H001 and H002 are both 古绛镇
+    assert actions.extend_to_scope(user=county_staff, item=item) == 2
+    assert set(item.households.values_list("household_no", flat=True)) == {"H001", "H002"}
+    assert item.events.filter(kind=Event.Kind.LINKED).exists()
+    assert actions.proposed_closure(item) == ""
+    Member.objects.filter(name__in=["张建国", "王强"]).update(gender="男")  # corrected at the source
+    run = run_screening()
+    proposal = actions.proposed_closure(item)
+    assert proposal.startswith("建议销号") and f"#{run.pk}" in proposal and "2户" in proposal

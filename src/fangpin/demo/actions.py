@@ -105,6 +105,60 @@ def _load_rosters(files, user: User) -> None:  # type: ignore[no-untyped-def]
         _say(f"  {roster.get_kind_display()}：{job.message}")
 
 
+def _rectification(county: User, township: User) -> None:
+    """The provincial supervision group's feedback of the seed page (2024-10-09), item by item, in every state."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fangpin.rectification import actions as ledger
+
+    def evidence(name: str) -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, "整改佐证：入户核实记录、照片和签字表（示例）".encode())
+
+    today = timezone.localdate()
+    with acting_as(county, source="cli"):
+        batch = ledger.create_batch(user=county, name=f"{today.year - 2}年省乡村振兴督导组反馈问题", source="supervision",
+                                    region=county.region, received_on=dt.date(today.year - 2, 10, 9))  # fmt: skip
+        town = township.region
+        spec = [
+            ("部分监测户风险类型为因病但无健康帮扶措施，帮扶措施与风险不匹配", "帮扶措施", town, "古绛镇人民政府",
+             "逐户核对风险与措施，补齐健康帮扶", "DQ_MEASURE_FOR_ILLNESS", 60),
+            ("驻村工作队入户走访、信息采集不到位，部分户信息与实际不符", "驻村帮扶", town, "古绛镇人民政府",
+             "开展集中排查，户户到、人人访", "", -20),
+            ("个别脱贫户住房为危房但未纳入监测", "应纳未纳", town, "古绛镇人民政府",
+             "住建部门鉴定后及时纳入并落实住房安全保障", "DQ_POVERTY_HOUSEHOLD_IN_DANGEROUS_HOUSE", 30),
+            ("易地扶贫搬迁后续扶持中搬迁群众就业帮扶不充分", "搬迁后扶", county.region, "县人社局",
+             "开展技能培训，落实就业岗位", "", -5),
+            ("产业帮扶项目资产后续管理台账不全", "项目资产", county.region, "县农业农村局",
+             "建立项目资产台账，明确管护责任", "", 90),
+            ("部分监测对象未参加基本医疗保险", "政策落实", county.region, "县医保局",
+             "与医保数据比对，动员参保并落实缴费补贴", "DQ_MEDICAL_NONE", 45),
+        ]  # fmt: skip
+        items = [
+            ledger.add_item(user=county, batch=batch, description=d, category=c, region=r, responsible_unit=u,
+                            responsible_person="", measures=m, rule_id=rule, deadline=today + dt.timedelta(days=days))
+            for d, c, r, u, m, rule, days in spec
+        ]  # fmt: skip
+    with acting_as(township, source="cli"):
+        ledger.report_progress(user=township, item=items[0], note="已核对本镇全部因病监测户，正在补齐措施")
+        ledger.extend_to_scope(user=township, item=items[0])
+        ledger.report_progress(
+            user=township, item=items[2], note="已纳入监测", upload=evidence("纳入监测审批表.txt")
+        )
+        ledger.apply_for_closure(user=township, item=items[2], result="已全部纳入监测并落实危房改造")
+    with acting_as(county, source="cli"):
+        ledger.report_progress(
+            user=county, item=items[3], note="培训搬迁劳动力120人次", upload=evidence("培训签到表.txt")
+        )
+        ledger.apply_for_closure(user=county, item=items[3], result="新增就业86人")
+        ledger.close(user=county, item=items[3], note="核查属实，同意销号")
+        ledger.report_progress(user=county, item=items[4], note="台账初稿", upload=evidence("资产台账.txt"))
+        ledger.apply_for_closure(user=county, item=items[4], result="台账已建立")
+        ledger.return_item(user=county, item=items[4], reason="台账缺少管护责任人和收益分配记录，请补充")
+    _say(f"  整改台账：{batch.name}，{len(items)}项问题（待整改、整改中、申请销号、已销号、退回各有）")
+
+
 def _screen(user: User) -> None:
     from fangpin.cli import run_with_progress
     from fangpin.jobs.actions import create_job
@@ -136,6 +190,7 @@ def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False
         _import(files.monitoring, admin)
         _load_rosters(files, admin)
         _screen(admin)
+        _rectification(admin, _ensure_users()["zhen_gujiang"])
     users = _ensure_users()
     _say(f"示范县已就绪（用时 {time.monotonic() - started:.0f} 秒）。演示账号（密码均为 {DEMO_PASSWORD}）：")
     for spec in demo_users():

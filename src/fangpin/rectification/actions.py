@@ -150,3 +150,50 @@ def ledger_counts(items: Any) -> dict[str, Any]:
         round(100 * counts["closed"] / counts["total"], 1) if counts["total"] else None
     )
     return counts
+
+
+@transaction.atomic
+def extend_to_scope(*, user: Any, item: Item) -> int:
+    """举一反三: run the item's rule over the register and link every household in the user's scope
+    where it fires, so the same problem is fixed everywhere, not only where the inspector looked."""
+    from fangpin.registry.models import Household
+    from fangpin.rules.actions import run_screening
+    from fangpin.rules.catalogue import rule_by_id
+    from fangpin.rules.models import Finding
+
+    _require(can_work_on(user, item) or can_review(user, item.batch), "当前账号不能对该问题举一反三")
+    rule = rule_by_id(item.rule_id)
+    if rule is None:
+        raise ValidationError("该问题没有关联规则，无法自动举一反三")
+    run = run_screening(rules=[rule])
+    households = (
+        Household.objects.for_user(user)
+        .filter(findings__rule_id=rule.id, findings__status=Finding.Status.OPEN)
+        .distinct()
+    )
+    item.households.add(*households)
+    count = households.count()
+    _event(
+        item,
+        Event.Kind.LINKED,
+        user,
+        f"按规则{rule.id}（{rule.name}）筛查批次#{run.pk}，在本级范围内关联{count}户同类问题",
+    )
+    return count
+
+
+def proposed_closure(item: Item) -> str:
+    """When the linked rule no longer fires for any of the item's households, say so (with the run)."""
+    from fangpin.rules.models import Finding, ScreeningRun
+
+    if not item.rule_id or item.status == Status.CLOSED or not item.households.exists():
+        return ""
+    still = Finding.objects.filter(rule_id=item.rule_id, household__in=item.households.all(),
+                                   status=Finding.Status.OPEN)  # fmt: skip
+    if still.exists():
+        return ""
+    latest = ScreeningRun.objects.exclude(finished_at=None).filter(rule_counts__has_key=item.rule_id).first()
+    when = f"筛查批次#{latest.pk}（{latest.as_of}）" if latest else "最近一次筛查"
+    return (
+        f"建议销号：{when}中，关联规则{item.rule_id}对本问题关联的{item.households.count()}户已不再发现问题。"
+    )

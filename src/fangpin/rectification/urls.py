@@ -12,5 +12,6 @@ urlpatterns = [
     path("items/<int:pk>/progress/", views.progress, name="progress"),
     path("items/<int:pk>/apply/", views.apply, name="apply"),
     path("items/<int:pk>/review/", views.review, name="review"),
+    path("items/<int:pk>/extend/", views.extend, name="extend"),
     path("evidence/<int:pk>/", views.evidence, name="evidence"),
 ]

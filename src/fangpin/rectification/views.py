@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fangpin.registry.models import Household
 from fangpin.web.views import capability_required, forbidden
 
 from . import actions
@@ -102,6 +103,10 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_apply": actions.can_work_on(request.user, item) and item.status == Status.IN_PROGRESS,
         "can_review": actions.can_review(request.user, item.batch) and item.status == Status.APPLIED,
         "progress_form": ProgressForm(), "apply_form": ApplyForm(), "review_form": ReviewForm(),
+        "proposal": actions.proposed_closure(item),
+        "households": item.households.filter(pk__in=Household.objects.for_user(request.user)).order_by("region_code")[:200],
+        "can_extend": bool(item.rule_id) and item.status != Status.CLOSED
+        and (actions.can_work_on(request.user, item) or actions.can_review(request.user, item.batch)),
     }  # fmt: skip
     return render(request, "rectification/item.html", context)
 
@@ -145,6 +150,21 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             actions.return_item(user=request.user, item=item, reason=data["note"])
 
     return _act(request, pk, ReviewForm, decide)
+
+
+@require_POST
+@capability_required("view_rectification")
+def extend(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item.objects.for_user(request.user), pk=pk)
+    try:
+        count = actions.extend_to_scope(user=request.user, item=item)
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, f"举一反三：在您的范围内关联了{count}户同类问题")
+    return redirect("rectification:item", pk=item.pk)
 
 
 @capability_required("view_rectification")
