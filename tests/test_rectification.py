@@ -165,19 +165,34 @@ def test_the_browserless_flow_through_the_pages(client, batch, township_reviewer
     assert "33.3%" in ledger
 
 
-def test_a_batch_with_a_list_is_created_from_the_page_or_not_at_all(client, county_staff, tmp_path):
+def test_a_list_goes_through_the_mapping_step_and_creates_its_batch_or_nothing(
+    client, county_staff, tmp_path
+):
     client.force_login(county_staff)
     rows = [dict(r) for r in LIST]
+    for row in rows:
+        row["需整改的具体问题"] = row.pop("问题描述")  # no synonym: the clerk maps it by hand
     rows[1]["完成时限"] = "尽快"
     bad = builders.write_xlsx(tmp_path / "bad.xlsx", rows).read_bytes()
-    page = client.post(reverse("rectification:new_batch"), {"name": "纪检反馈", "source": "discipline",
-                                                             "file": SimpleUploadedFile("bad.xlsx", bad)}).content.decode()  # fmt: skip
-    assert "未通过校验" in page and "尽快" in page and not Batch.objects.exists()
-    good = builders.write_xlsx(tmp_path / "good.xlsx", LIST).read_bytes()
     response = client.post(reverse("rectification:new_batch"), {"name": "纪检反馈", "source": "discipline",
-                                                                 "file": SimpleUploadedFile("good.xlsx", good)})  # fmt: skip
-    assert Batch.objects.get().items.count() == 3 and response.status_code == 302
-    assert Region.objects.get(code=builders.COUNTY) == Batch.objects.get().region
+                                                                 "file": SimpleUploadedFile("bad.xlsx", bad)})  # fmt: skip
+    assert response.url == reverse("rectification:list_mapping")
+    page = client.get(response.url).content.decode()
+    assert "问题描述（必需）" in page and 'value="完成时限" selected' in page
+    mapping = {"number": "序号", "description": "需整改的具体问题", "category": "问题类别", "township": "涉及乡镇",
+               "village": "涉及村", "responsible_unit": "牵头单位", "responsible_person": "责任人",
+               "deadline": "完成时限", "measures": "整改措施", "rule_id": "关联规则"}  # fmt: skip
+    page = client.post(reverse("rectification:list_mapping"), mapping).content.decode()
+    assert "未通过校验" in page and "尽快" in page and not Batch.objects.exists()
+    rows[1]["完成时限"] = "2027-06-30"
+    good = builders.write_xlsx(tmp_path / "good.xlsx", rows).read_bytes()
+    client.post(reverse("rectification:new_batch"), {"name": "纪检反馈", "source": "discipline",
+                                                     "file": SimpleUploadedFile("good.xlsx", good)})  # fmt: skip
+    response = client.post(reverse("rectification:list_mapping"), mapping)
+    batch = Batch.objects.get()
+    assert response.url == reverse("rectification:batch", args=[batch.pk])
+    assert batch.items.count() == 3 and batch.items.get(number=1).description.startswith("部分监测户")
+    assert Region.objects.get(code=builders.COUNTY) == batch.region
 
 
 def test_overdue_items_surface_on_the_home_page_of_the_responsible_users(
@@ -219,3 +234,19 @@ def test_ju_yi_fan_san_links_every_case_the_rule_finds_in_scope_and_proposes_clo
     run = run_screening()
     proposal = actions.proposed_closure(item)
     assert proposal.startswith("建议销号") and f"#{run.pk}" in proposal and "2户" in proposal
+
+
+def test_the_county_enters_an_item_by_hand_and_sees_counts_by_region(
+    client, batch, county_staff, township_reviewer
+):
+    client.force_login(county_staff)
+    client.post(reverse("rectification:add_item", args=[batch.pk]), {
+        "description": "东关村公示栏未张贴监测户公示", "region": builders.VILLAGE_A1, "responsible_unit": "古绛镇人民政府",
+        "deadline": "2027-01-31", "rule_id": "",
+    })  # fmt: skip
+    item = batch.items.get(description__startswith="东关村")
+    assert item.number == 4 and item.region.code == builders.VILLAGE_A1
+    page = client.get(reverse("rectification:batch", args=[batch.pk])).content.decode()
+    assert 'id="by-region"' in page and "古绛镇" in page and "横水镇" in page
+    client.force_login(township_reviewer)
+    assert client.post(reverse("rectification:add_item", args=[batch.pk]), {}).status_code == 403

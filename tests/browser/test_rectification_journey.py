@@ -32,6 +32,8 @@ def test_import_work_apply_and_close_an_item_moves_the_cleared_figure(page, demo
     page.get_by_label("问题来源").select_option(label="督导调研")
     page.set_input_files("input[type=file]", str(path))
     page.get_by_role("button", name="建立").click()
+    expect(page.locator("#mapping-form")).to_be_visible()
+    page.get_by_role("button", name="确认并导入").click()
     expect(page.locator("#item-table")).to_contain_text("县级数据比对机制不健全")
     expect(page.locator("#cleared")).to_have_text("0.0%")
     batch_url = page.url

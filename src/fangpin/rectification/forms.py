@@ -38,3 +38,42 @@ class ReviewForm(forms.Form):
     note = forms.CharField(
         label="审核意见（退回须说明理由）", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+
+
+class ItemForm(forms.Form):
+    """One problem entered by hand."""
+
+    description = forms.CharField(label="问题描述", widget=forms.Textarea(attrs={"rows": 2}))
+    category = forms.CharField(label="问题类别", max_length=64, required=False)
+    region = forms.ChoiceField(label="涉及区域")
+    responsible_unit = forms.CharField(label="责任单位", max_length=100)
+    responsible_leader = forms.CharField(label="责任领导", max_length=64, required=False)
+    responsible_person = forms.CharField(label="责任人", max_length=64, required=False)
+    deadline = forms.DateField(label="整改时限", widget=forms.DateInput(attrs={"type": "date"}))
+    measures = forms.CharField(label="整改措施", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    rule_id = forms.CharField(label="关联规则编号（可选）", max_length=64, required=False)
+
+    def __init__(self, *args, regions, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, str(r)) for r in regions]
+
+    def clean_rule_id(self) -> str:
+        from fangpin.rules.catalogue import rule_by_id
+
+        rule_id = self.cleaned_data["rule_id"].strip()
+        if rule_id and rule_by_id(rule_id) is None:
+            raise forms.ValidationError("规则目录中没有这条规则")
+        return rule_id
+
+
+class ListMappingForm(forms.Form):
+    """Which column of the inspectors' file holds each of the ledger's columns."""
+
+    def __init__(self, *args, labels: list[str], suggested: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
+        from .importer import COLUMNS
+
+        super().__init__(*args, **kwargs)
+        choices = [("", "（文件中没有此列）")] + [(label, label) for label in labels if label]
+        for col in COLUMNS:
+            self.fields[col.key] = forms.ChoiceField(label=col.label + ("（必需）" if col.required else ""), choices=choices,
+                                                     required=col.required, initial=suggested.get(col.key, ""))  # fmt: skip

@@ -51,15 +51,43 @@ class ListResult:
     problems: list[Problem]
 
 
-def _header(rows: Any) -> tuple[int, dict[str, int]] | None:
-    for index, (number, values) in enumerate(rows):
-        found = {LOOKUP[header_key(cells.text(v))].key: i for i, v in enumerate(values)
-                 if v is not None and header_key(cells.text(v)) in LOOKUP}  # fmt: skip
-        if "description" in found and len(found) >= 3:
-            return number, found
-        if index >= 11:
-            return None
-    return None
+@dataclass
+class ListHeader:
+    row: int
+    labels: list[str]
+    suggested: dict[str, str]  # column key → the file's header label
+
+
+def detect(path: str) -> ListHeader | None:
+    """The row among the first twelve that names most of the list's columns, with a proposed mapping."""
+    best: tuple[int, int, list[str]] | None = None
+    with closing(iter_rows(path)) as rows:
+        for index, (number, values) in enumerate(rows):
+            labels = [cells.text(v) for v in values]
+            score = sum(1 for label in labels if header_key(label) in LOOKUP)
+            if score >= 2 and (best is None or score > best[0]):
+                best = (score, number, labels)
+            if index >= 11:
+                break
+    if best is None:
+        return None
+    _, number, labels = best
+    suggested: dict[str, str] = {}
+    for label in labels:
+        col = LOOKUP.get(header_key(label))
+        if col and col.key not in suggested:
+            suggested[col.key] = label
+    return ListHeader(number, labels, suggested)
+
+
+def _header(rows: Any, header: ListHeader, mapping: dict[str, str]) -> tuple[int, dict[str, int]]:
+    """Skip to the header row and turn the mapping (key → label) into column positions."""
+    for number, _ in rows:
+        if number >= header.row:
+            break
+    positions = {header_key(label): i for i, label in enumerate(header.labels) if label}
+    return header.row, {key: positions[header_key(label)] for key, label in mapping.items()
+                        if label and header_key(label) in positions}  # fmt: skip
 
 
 def _region(batch: Batch, township: str, village: str) -> Region | None:
@@ -75,17 +103,18 @@ def _region(batch: Batch, township: str, village: str) -> Region | None:
     return towns.first() if towns is not None else None
 
 
-def import_list(*, user: Any, batch: Batch, path: str) -> ListResult:
+def import_list(*, user: Any, batch: Batch, path: str, mapping: dict[str, str] | None = None) -> ListResult:
+    """Import the list with the confirmed column mapping (or, without one, the proposed mapping)."""
     problems: list[Problem] = []
     parsed: list[dict[str, Any]] = []
     try:
+        detected = detect(path)
+        if detected is None:
+            return ListResult(
+                False, 0, [Problem(1, "", "未找到表头：需要“问题描述”“责任单位”“整改时限”等列")]
+            )
         with closing(iter_rows(path)) as rows:
-            header = _header(rows)
-            if header is None:
-                return ListResult(
-                    False, 0, [Problem(1, "", "未找到表头：需要“问题描述”“责任单位”“整改时限”等列")]
-                )
-            header_row, index = header
+            header_row, index = _header(rows, detected, detected.suggested if mapping is None else mapping)
             for required in (c for c in COLUMNS if c.required and c.key not in index):
                 problems.append(Problem(header_row, required.label, "缺少必需的列"))
             if problems:

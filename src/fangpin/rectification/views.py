@@ -1,21 +1,26 @@
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fangpin.regions.models import Level, Region, code_range
 from fangpin.registry.models import Household
 from fangpin.web.views import capability_required, forbidden
 
 from . import actions
 from .exporter import export_ledger
-from .forms import ApplyForm, BatchForm, ProgressForm, ReviewForm
-from .importer import import_list
+from .forms import ApplyForm, BatchForm, ItemForm, ListMappingForm, ProgressForm, ReviewForm
+from .importer import detect, import_list
 from .models import Batch, Event, Item, Status, batches_for
 
 
@@ -33,29 +38,58 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 @capability_required("review_rectification")
 def new_batch(request: HttpRequest) -> HttpResponse:
+    """A batch by hand, or from the inspectors' list: upload, confirm the column mapping, import."""
     form = BatchForm(request.POST or None, request.FILES or None)
-    problems = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            batch = actions.create_batch(user=request.user, name=data["name"], source=data["source"],
-                                         region=request.user.region, received_on=data.get("received_on"))  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
+        pending = {"name": data["name"], "source": data["source"],
+                   "received_on": data["received_on"].isoformat() if data.get("received_on") else ""}  # fmt: skip
         if data.get("file"):
             folder = settings.MEDIA_ROOT / "rectification" / "lists"
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"batch-{batch.pk}-{data['file'].name}"
+            target = (
+                folder / f"{timezone.now():%Y%m%d%H%M%S}-{request.user.pk}-{Path(data['file'].name).name}"
+            )
             with open(target, "wb") as fh:
                 for chunk in data["file"].chunks():
                     fh.write(chunk)
-            result = import_list(user=request.user, batch=batch, path=str(target))
-            if not result.ok:
-                batch.delete()  # all or nothing: the batch and its list stand or fall together
-                problems = result.problems
-                return render(request, "rectification/new_batch.html", {"form": form, "problems": problems})
+            if detect(str(target)) is None:
+                form.add_error("file", "未找到表头：文件前12行中没有“问题描述”“责任单位”“整改时限”等列名")
+                return render(request, "rectification/new_batch.html", {"form": form})
+            request.session["pending_list"] = {**pending, "path": str(target), "file_name": data["file"].name}
+            return redirect("rectification:list_mapping")
+        batch = _create(request, pending)
         return redirect("rectification:batch", pk=batch.pk)
-    return render(request, "rectification/new_batch.html", {"form": form, "problems": problems})
+    return render(request, "rectification/new_batch.html", {"form": form})
+
+
+def _create(request: HttpRequest, pending: dict) -> Batch:
+    received = dt.date.fromisoformat(pending["received_on"]) if pending.get("received_on") else None
+    return actions.create_batch(user=request.user, name=pending["name"], source=pending["source"],
+                                region=request.user.region, received_on=received)  # fmt: skip
+
+
+@capability_required("review_rectification")
+def list_mapping(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get("pending_list")
+    if not pending:
+        return redirect("rectification:new_batch")
+    header = detect(pending["path"])
+    form = ListMappingForm(request.POST or None, labels=header.labels, suggested=header.suggested)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            batch = _create(request, pending)
+            result = import_list(
+                user=request.user, batch=batch, path=pending["path"], mapping=form.cleaned_data
+            )
+            if result.ok:
+                del request.session["pending_list"]
+                return redirect("rectification:batch", pk=batch.pk)
+            transaction.set_rollback(True)  # all or nothing: no batch without its list
+        problems = result.problems
+    context = {"form": form, "pending": pending, "header_row": header.row, "problems": problems}
+    return render(request, "rectification/list_mapping.html", context)
 
 
 def _visible_batch(request: HttpRequest, pk: int) -> Batch:
@@ -74,11 +108,45 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         total=Count("id"), closed=Count("id", filter=Q(status=Status.CLOSED)),
         overdue=Count("id", filter=~Q(status=Status.CLOSED) & Q(deadline__lt=timezone.localdate())),
     ).order_by("responsible_unit")  # fmt: skip
+    by_region = [
+        (region, actions.ledger_counts(items.filter(region_code__range=code_range(region.prefix))))
+        for region in Region.objects.filter(
+            code__startswith=batch.region.prefix, level=batch.region.level + 1
+        )
+    ]
+    can_add = actions.can_review(request.user, batch)
     context = {
         "batch": batch, "items": shown, "counts": actions.ledger_counts(items), "by_unit": by_unit,
-        "statuses": Status.choices, "status": status,
+        "by_region": [(r, c) for r, c in by_region if c["total"]], "statuses": Status.choices, "status": status,
+        "item_form": ItemForm(regions=_item_regions(batch)) if can_add else None,
     }  # fmt: skip
     return render(request, "rectification/batch.html", context)
+
+
+def _item_regions(batch: Batch) -> list[Region]:
+    return list(
+        Region.objects.filter(code__startswith=batch.region.prefix, level__lte=Level.VILLAGE).order_by("code")
+    )
+
+
+@require_POST
+@capability_required("review_rectification")
+def add_item(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _visible_batch(request, pk)
+    form = ItemForm(request.POST, regions=_item_regions(batch))
+    if not form.is_valid():
+        messages.error(
+            request,
+            "；".join(f"{form.fields[k].label}：{m}" for k, errors in form.errors.items() for m in errors),
+        )
+        return redirect("rectification:batch", pk=batch.pk)
+    data = form.cleaned_data
+    data["region"] = Region.objects.get(code=data["region"])
+    try:
+        actions.add_item(user=request.user, batch=batch, **data)
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    return redirect("rectification:batch", pk=batch.pk)
 
 
 @capability_required("view_rectification")
