@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "fangpin.rules",
     "fangpin.feeds",
     "fangpin.rectification",
+    "fangpin.monitoring",
     "fangpin.demo",
 ]
 
@@ -177,6 +178,8 @@ FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
 FANGPIN_IMPORT_CHUNK_SIZE = env_int("FANGPIN_IMPORT_CHUNK_SIZE", 2000)
 # a county's own rule files (TOML, same form as rules/catalogue/), added to the shipped catalogue
 FANGPIN_RULES_DIR = env_str("FANGPIN_RULES_DIR")
+# the province's identification procedure (steps, owners, limits); monitoring/procedure.toml by default
+FANGPIN_PROCEDURE_FILE = env_str("FANGPIN_PROCEDURE_FILE")
 
 # --- jobs (huey: SQLite file beside the database by default, Redis when REDIS_URL is set) ------
 HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", running_tests())

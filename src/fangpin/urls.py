@@ -17,6 +17,7 @@ urlpatterns = [
     path("rules/", include("fangpin.rules.urls")),
     path("rosters/", include("fangpin.feeds.urls")),
     path("rectification/", include("fangpin.rectification.urls")),
+    path("cases/", include("fangpin.monitoring.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

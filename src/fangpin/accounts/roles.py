@@ -50,6 +50,7 @@ CAPABILITIES: dict[str, set[Role]] = {
     "manage_regions": {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN},
     "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "verify_warnings": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
+    "open_cases": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "view_rectification": {
         Role.COUNTY_ADMIN,
         Role.COUNTY_STAFF,

@@ -136,6 +136,9 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "incomes": household.incomes.select_related("policy").order_by("-year"),
         "guarantees": guarantees(household, members),
         "history": history,
+        "cases": household.cases.order_by("-opened_at"),
+        "can_open_case": request.user.can("open_cases")
+        and not household.cases.filter(status="open").exists(),
         "findings": household.findings.filter(status="open")
         .select_related("member")
         .order_by("family", "rule_id"),

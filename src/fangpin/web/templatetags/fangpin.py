@@ -23,3 +23,8 @@ def display(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "、".join(str(v) for v in value)
     return str(value)
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> Any:
+    return mapping.get(key, key)
