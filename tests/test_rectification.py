@@ -250,3 +250,14 @@ def test_the_county_enters_an_item_by_hand_and_sees_counts_by_region(
     assert 'id="by-region"' in page and "古绛镇" in page and "横水镇" in page
     client.force_login(township_reviewer)
     assert client.post(reverse("rectification:add_item", args=[batch.pk]), {}).status_code == 403
+
+
+def test_a_corrupt_or_non_table_list_is_refused_with_a_message_not_an_error_page(client, county_staff):
+    client.force_login(county_staff)
+    for name, content in (("l.xlsx", b"PK\x03\x04 not a workbook"), ("l.pdf", b"%PDF-1.4")):
+        response = client.post(reverse("rectification:new_batch"), {"name": "x", "source": "self",
+                                                                     "file": SimpleUploadedFile(name, content)})  # fmt: skip
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "未找到表头" in page or "请上传" in page
+    assert not Batch.objects.exists()

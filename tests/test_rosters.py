@@ -150,3 +150,15 @@ def test_the_upload_and_mapping_pages_work_in_the_browserless_flow(
         response = client.post(response.url, roster.mapping)
     roster.refresh_from_db()
     assert roster.status == Roster.Status.IMPORTED and roster.matched == 2
+
+
+def test_a_corrupt_or_non_table_roster_is_refused_with_a_message_not_an_error_page(
+    client, register, department_officer
+):
+    client.force_login(department_officer)
+    for name, content in (("m.xlsx", b"PK\x03\x04 not a workbook"), ("m.pdf", b"%PDF-1.4")):
+        response = client.post(reverse("feeds:upload"), {"kind": "medical", "source": "x", "period": "202503",
+                                                         "file": SimpleUploadedFile(name, content)})  # fmt: skip
+        assert response.status_code == 200
+        assert "未找到表头" in response.content.decode() or "请上传" in response.content.decode()
+    assert not Roster.objects.exists()

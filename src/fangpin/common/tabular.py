@@ -12,6 +12,7 @@ import codecs
 import csv
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 from lxml import etree
@@ -90,6 +91,21 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, list[object]]]:
         yield from _csv_rows(path)
     else:
         raise UnreadableFile(f"不支持的文件类型「{suffix}」，请上传 .xlsx、.xls 或 .csv 文件")
+
+
+def head_rows(path: str | Path, count: int = 12) -> list[tuple[int, list[object]]]:
+    """The first rows of a file, where header detection looks; [] for a file that cannot be read
+    (a damaged workbook, a PDF renamed): it simply has no header to find."""
+    rows: list[tuple[int, list[object]]] = []
+    try:
+        with closing(iter_rows(path)) as iterator:
+            for row in iterator:
+                rows.append(row)
+                if len(rows) >= count:
+                    break
+    except UnreadableFile:
+        return []
+    return rows
 
 
 def estimate_rows(path: str | Path) -> int | None:

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from fangpin.common.tabular import SUPPORTED_SUFFIXES
+from fangpin.web.forms import table_file
 
 from .kinds import RosterKind
 
@@ -29,11 +29,7 @@ class UploadForm(forms.Form):
         return period
 
     def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise forms.ValidationError("请上传 .xlsx、.xls 或 .csv 文件")
-        return upload
+        return table_file(self.cleaned_data["file"])
 
 
 class MappingForm(forms.Form):

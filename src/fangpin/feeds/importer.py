@@ -19,7 +19,7 @@ from fangpin.audit.actions import jsonable
 from fangpin.common import cells
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import normalise_id
-from fangpin.common.tabular import UnreadableFile, iter_rows
+from fangpin.common.tabular import UnreadableFile, head_rows, iter_rows
 from fangpin.registry.columns import header_key
 from fangpin.registry.models import Member
 from fangpin.registry.rows import Problem, is_blank
@@ -53,17 +53,14 @@ def detect(path: str, kind: RosterKind, saved: dict[str, str] | None = None) -> 
     """The header row is the one that names most of the roster's columns; a saved mapping whose
     columns are all present is reused as it is."""
     best: tuple[int, int, list[str]] | None = None
-    with closing(iter_rows(path)) as rows:
-        for index, (number, values) in enumerate(rows):
-            labels = [cells.text(v) for v in values]
-            keys = {header_key(label) for label in labels if label}
-            score = sum(1 for f in kind.fields if _names(f) & keys)
-            if saved:
-                score += sum(2 for label in saved.values() if header_key(label) in keys)
-            if score and (best is None or score > best[0]):
-                best = (score, number, labels)
-            if index + 1 >= HEADER_SEARCH_ROWS:
-                break
+    for number, values in head_rows(path, HEADER_SEARCH_ROWS):
+        labels = [cells.text(v) for v in values]
+        keys = {header_key(label) for label in labels if label}
+        score = sum(1 for f in kind.fields if _names(f) & keys)
+        if saved:
+            score += sum(2 for label in saved.values() if header_key(label) in keys)
+        if score and (best is None or score > best[0]):
+            best = (score, number, labels)
     if best is None:
         return None
     _, number, labels = best

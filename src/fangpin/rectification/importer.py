@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from fangpin.common import cells
-from fangpin.common.tabular import UnreadableFile, iter_rows
+from fangpin.common.tabular import UnreadableFile, head_rows, iter_rows
 from fangpin.regions.models import Level, Region
 from fangpin.registry.columns import header_key
 from fangpin.registry.rows import Problem, is_blank
@@ -61,14 +61,11 @@ class ListHeader:
 def detect(path: str) -> ListHeader | None:
     """The row among the first twelve that names most of the list's columns, with a proposed mapping."""
     best: tuple[int, int, list[str]] | None = None
-    with closing(iter_rows(path)) as rows:
-        for index, (number, values) in enumerate(rows):
-            labels = [cells.text(v) for v in values]
-            score = sum(1 for label in labels if header_key(label) in LOOKUP)
-            if score >= 2 and (best is None or score > best[0]):
-                best = (score, number, labels)
-            if index >= 11:
-                break
+    for number, values in head_rows(path):
+        labels = [cells.text(v) for v in values]
+        score = sum(1 for label in labels if header_key(label) in LOOKUP)
+        if score >= 2 and (best is None or score > best[0]):
+            best = (score, number, labels)
     if best is None:
         return None
     _, number, labels = best

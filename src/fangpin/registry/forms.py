@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from fangpin.common.tabular import SUPPORTED_SUFFIXES
+from fangpin.web.forms import table_file
 
 from .columns import LAYOUT_TITLES
 
@@ -18,11 +18,7 @@ class ImportForm(forms.Form):
     )  # fmt: skip
 
     def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise forms.ValidationError("请上传 .xlsx、.xls 或 .csv 文件")
-        return upload
+        return table_file(self.cleaned_data["file"])
 
 
 class ExportForm(forms.Form):
