@@ -35,6 +35,10 @@ class User(AbstractUser):
     def can(self, capability: str) -> bool:
         return self.is_active and Role(self.role) in CAPABILITIES[capability] if self.role else False
 
+    def covers(self, code: str) -> bool:
+        """Whether the region code lies in this user's region (the user's scope)."""
+        return self.region is not None and self.region.contains(code)
+
     @property
     def role_label(self) -> str:
         return Role(self.role).label if self.role else ""

@@ -15,19 +15,15 @@ from .models import Case, CaseEvent
 from .procedure import Step, procedure
 
 
-def _in_scope(user: Any, code: str) -> bool:
-    return user.region is not None and user.region.contains(code)
-
-
 def owns(user: Any, case: Case) -> bool:
     step = procedure().step(case.step)
-    return case.status == Case.Status.OPEN and user.role in step.owner and _in_scope(user, case.region_code)
+    return case.status == Case.Status.OPEN and user.role in step.owner and user.covers(case.region_code)
 
 
 @transaction.atomic
 def open_case(*, user: Any, household: Any, source: str, proposed_category: str, risk_types: str,
               finding: Any = None, green_channel: bool = False, note: str = "") -> Case:  # fmt: skip
-    if not user.can("open_cases") or not _in_scope(user, household.region_code):
+    if not user.can("open_cases") or not user.covers(household.region_code):
         raise PermissionDenied("当前账号不能为该户发起识别程序")
     now = timezone.now()
     first = procedure().steps[0]

@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from fangpin.accounts.roles import Role
 from fangpin.regions.models import Region
 from fangpin.registry.models import Household
 from fangpin.rules.models import Finding
-from fangpin.web.views import capability_required, forbidden
+from fangpin.web.views import capability_required, forbidden, perform
 
 from . import actions
 from .forms import AdvanceForm, OpenCaseForm, ReturnForm
@@ -88,13 +88,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _act(request: HttpRequest, pk: int, run) -> HttpResponse:  # type: ignore[no-untyped-def]
     case = get_object_or_404(Case.objects.for_user(request.user), pk=pk)
-    try:
-        run(case)
-    except PermissionDenied as exc:
-        return forbidden(request, exc)
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    return redirect("monitoring:case", pk=case.pk)
+    return perform(request, lambda: run(case), reverse("monitoring:case", args=[case.pk]))
 
 
 @require_POST

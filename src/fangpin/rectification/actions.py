@@ -20,21 +20,16 @@ from fangpin.regions.models import Region
 from .models import Batch, Event, Item, Status
 
 
-def _in_scope(user: Any, code: str) -> bool:
-    return user.region is not None and user.region.contains(code)
-
-
 def can_work_on(user: Any, item: Item) -> bool:
-    return user.can("work_rectification") and _in_scope(user, item.region_code)
+    return user.can("work_rectification") and user.covers(item.region_code)
 
 
 def can_review(user: Any, batch: Batch) -> bool:
     """The owning level reviews: a reviewing role whose region is the batch's region (or above it)."""
     return (
         user.can("review_rectification")
-        and user.region is not None
+        and user.covers(batch.region_code)
         and user.region.level <= batch.region.level
-        and user.region.contains(batch.region_code)
     )
 
 
@@ -60,7 +55,7 @@ def _require(condition: bool, message: str) -> None:
 @transaction.atomic
 def create_batch(*, user: Any, name: str, source: str, region: Region, received_on: Any = None) -> Batch:
     _require(
-        user.can("review_rectification") and _in_scope(user, region.code), "当前账号不能在该层级建立问题批次"
+        user.can("review_rectification") and user.covers(region.code), "当前账号不能在该层级建立问题批次"
     )
     return Batch.objects.create(name=name, source=source, region=region, region_code=region.code, created_by=user,
                                 **({"received_on": received_on} if received_on else {}))  # fmt: skip

@@ -10,12 +10,13 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from fangpin.regions.models import Level, Region, code_range
 from fangpin.registry.models import Household
-from fangpin.web.views import capability_required, forbidden
+from fangpin.web.views import capability_required, forbidden, perform
 
 from . import actions
 from .exporter import export_ledger
@@ -185,13 +186,9 @@ def _act(request: HttpRequest, pk: int, form_class, action) -> HttpResponse:  # 
     if not form.is_valid():
         messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
         return redirect("rectification:item", pk=item.pk)
-    try:
-        action(item, form.cleaned_data)
-    except PermissionDenied as exc:
-        return forbidden(request, exc)
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    return redirect("rectification:item", pk=item.pk)
+    return perform(
+        request, lambda: action(item, form.cleaned_data), reverse("rectification:item", args=[item.pk])
+    )
 
 
 @require_POST

@@ -5,10 +5,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from fangpin.jobs.models import Job
@@ -32,6 +34,18 @@ def capability_required(capability: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def perform(request: HttpRequest, run: Callable[[], object], back: str) -> HttpResponse:
+    """Run a business action for a form post: a refusal is the 403 page, a broken rule a message on
+    the page the user came from."""
+    try:
+        run()
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    return redirect(back)
 
 
 def scope_counts(user: Any) -> dict[str, Any]:
