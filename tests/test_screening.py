@@ -247,3 +247,26 @@ sql = "SELECT household_key, head_name FROM household WHERE sanitary_toilet = FA
     assert run.rule_counts["COUNTY_NO_TOILET"] == 1
     assert Finding.objects.get(rule_id="COUNTY_NO_TOILET").message == "户主赵敏家尚未改厕"
     assert rule_by_id("COUNTY_NO_TOILET").file == "本县：county.toml"
+
+
+def test_a_county_rule_that_does_not_return_its_keys_is_refused_when_the_catalogue_loads(settings, tmp_path):
+    from fangpin.rules.catalogue import CatalogueError, load_catalogue
+
+    (tmp_path / "bad.toml").write_text(
+        """
+[[rule]]
+id = "COUNTY_BAD"
+name = "缺少键的规则"
+explanation = "人级规则没有返回 person_key。"
+family = "数据质量"
+severity = "提示"
+level = "person"
+evidence = ["name"]
+message = "{name}"
+sql = "SELECT household_key, name FROM person"
+""",
+        encoding="utf-8",
+    )
+    settings.FANGPIN_RULES_DIR = str(tmp_path)
+    with pytest.raises(CatalogueError, match="person_key"):
+        load_catalogue()

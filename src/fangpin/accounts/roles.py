@@ -67,7 +67,3 @@ CAPABILITIES: dict[str, set[Role]] = {
     "manage_security": {Role.SECURITY_ADMIN},
     "view_audit": {Role.AUDIT_ADMIN},
 }
-
-
-def roles_with(capability: str) -> set[Role]:
-    return CAPABILITIES[capability]

@@ -110,10 +110,6 @@ class Household(models.Model):
     def risk_type_list(self) -> list[str]:
         return [r for r in self.risk_types.split("、") if r]
 
-    @property
-    def is_monitored(self) -> bool:
-        return bool(self.monitoring_category)
-
 
 @audited(exclude=("updated_at",))
 class Member(models.Model):
@@ -178,10 +174,6 @@ class Member(models.Model):
 
     def audit_region_code(self) -> str:
         return self.region_code
-
-    @property
-    def is_head(self) -> bool:
-        return self.relation == "户主"
 
 
 class IncomePolicy(models.Model):

@@ -117,13 +117,6 @@ PARSERS: dict[str, Callable[[Column], CellParser]] = {
 }
 
 
-def parse_cell(column: Column, raw: object, *, id_type: str = "") -> tuple[Any, str, str]:
-    """(value, error, note) for one cell."""
-    if raw is None or raw == "":
-        return EMPTY_VALUES.get(column.kind), ("必填，不能为空" if column.required else ""), ""
-    return PARSERS[column.kind](column)(raw, id_type)
-
-
 class CellPlan:
     """How to read each column of a file whose header has been found."""
 

@@ -110,6 +110,9 @@ def _rule(data: dict[str, Any], file: str) -> Rule:
         raise CatalogueError(
             f"{file} {rule.id}: family/severity/level must be one of {FAMILIES}/{SEVERITIES}/{LEVELS}"
         )
+    missing = [column for column in REQUIRED_COLUMNS[rule.level] if column not in rule.sql]
+    if missing:
+        raise CatalogueError(f"{file} {rule.id}: 规则的SQL须返回 {'、'.join(missing)}（{rule.level}级规则）")
     return rule
 
 
@@ -146,4 +149,11 @@ def _load(directory: Path, county_directory: str) -> tuple[Rule, ...]:
 
 
 def rule_by_id(rule_id: str) -> Rule | None:
-    return next((r for r in load_catalogue() if r.id == rule_id), None)
+    from django.conf import settings
+
+    return _index(CATALOGUE_DIR, getattr(settings, "FANGPIN_RULES_DIR", "") or "").get(rule_id)
+
+
+@lru_cache(maxsize=4)
+def _index(directory: Path, county_directory: str) -> dict[str, Rule]:
+    return {rule.id: rule for rule in _load(directory, county_directory)}
