@@ -20,6 +20,7 @@ from fangpin.regions.models import Region
 from fangpin.registry.actions import queue_import_path
 from fangpin.registry.models import Household
 
+from . import monitoring
 from .generator import COUNTY, TOWNSHIPS, write_demo_files
 
 DEMO_PASSWORD = "Demo@2026fp"
@@ -61,6 +62,8 @@ def demo_users() -> list[dict[str, str]]:
             "region_code": village_code,
             "full_name": "帮扶责任人",
         },
+        {"username": "bangfu_02", "role": Role.CADRE, "region_code": village_code, "full_name": "帮扶干部王"},
+        {"username": "bangfu_03", "role": Role.CADRE, "region_code": village_code, "full_name": "帮扶干部李"},
         {
             "username": "dept_yibao",
             "role": Role.DEPARTMENT,
@@ -190,7 +193,14 @@ def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False
         _import(files.monitoring, admin)
         _load_rosters(files, admin)
         _screen(admin)
-        _rectification(admin, _ensure_users()["zhen_gujiang"])
+        users = _ensure_users()
+        _rectification(admin, users["zhen_gujiang"])
+        monitoring.build(
+            admin,
+            users["zhen_gujiang"],
+            users["cun_demo"],
+            [users["bangfu_demo"], users["bangfu_02"], users["bangfu_03"]],
+        )
     users = _ensure_users()
     _say(f"示范县已就绪（用时 {time.monotonic() - started:.0f} 秒）。演示账号（密码均为 {DEMO_PASSWORD}）：")
     for spec in demo_users():

@@ -63,6 +63,9 @@ RISK_MEASURES = {
     "因意外事故": ("社会帮扶", "临时救助"), "因自然灾害": ("社会帮扶", "受灾救助"),
     "因安全住房": ("住房安全保障", "危房改造"), "其他": ("社会帮扶", "社会捐助"),
 }  # fmt: skip
+# The first families all live in the demo logins' village, so that even a small demo shows the whole
+# monitoring loop there: some monitored, a few of them ready for risk elimination, the rest to identify.
+DEMO_VILLAGE_FAMILIES, DEMO_MONITORED, DEMO_READY = 40, 14, 6
 GRADES = ["一", "二", "三", "四", "五", "六"]
 WORK_PLACES = ["本县", "本县", "运城市", "太原市", "西安市", "北京市", "江苏省苏州市"]
 
@@ -119,6 +122,7 @@ class Family:
     income: dict[str, Decimal] = field(default_factory=dict)
     reported_per_capita: Decimal | None = None
     self_pay: Decimal = Decimal("0")
+    number: int = 0
 
 
 class CountyGenerator:
@@ -236,8 +240,10 @@ class CountyGenerator:
     def _family(self, number: int) -> Family:
         rng = self.rng
         township, village, code = self.villages[rng.randrange(len(self.villages))]
+        if number <= DEMO_VILLAGE_FAMILIES:  # the demo logins' village: enough households for the whole loop
+            township, village, code = self.villages[0]
         household_type = "脱贫户" if rng.random() < 0.11 else "一般农户"
-        family = Family(f"{code}{number:06d}", township, village, code, household_type)
+        family = Family(f"{code}{number:06d}", township, village, code, household_type, number=number)
         size = rng.choices([1, 2, 3, 4, 5, 6], [12, 25, 22, 22, 13, 6])[0]
         surname = rng.choice(SURNAMES)
         head_gender = "男" if rng.random() < 0.88 else "女"
@@ -277,6 +283,8 @@ class CountyGenerator:
             f.category = "边缘易致贫户"
         elif roll > 0.997:
             f.category = "突发严重困难户"
+        if 0 < f.number <= DEMO_MONITORED:
+            f.category = "脱贫不稳定户" if f.household_type == "脱贫户" else "边缘易致贫户"
         if not f.category:
             return
         names, weights = zip(*RISKS, strict=True)
@@ -285,6 +293,13 @@ class CountyGenerator:
         f.identified = f"{start:%Y%m}"
         months_since = (self.today.year - start.year) * 12 + self.today.month - start.month
         f.eliminated = months_since > 8 and rng.random() < 0.45
+        if 0 < f.number <= DEMO_READY:
+            # helped for a year by an employment measure that worked: ready for risk elimination in the demo
+            f.risks, f.eliminated, f.identified = (
+                ["因务工就业不稳"],
+                False,
+                f"{self.today.year - 1}{self.today.month:02d}",
+            )
         if f.eliminated:
             end = start + dt.timedelta(days=rng.randint(200, max(201, months_since * 30 - 30)))
             f.eliminated_month = f"{end:%Y%m}"
@@ -323,7 +338,7 @@ class CountyGenerator:
 
     def _income(self, f: Family) -> None:
         rng = self.rng
-        low = bool(f.category) and not f.eliminated
+        low = bool(f.category) and not f.eliminated and not 0 < f.number <= DEMO_READY
         wage = sum(
             Decimal(m.work_months * rng.randint(1800 if low else 3000, 3200 if low else 6000))
             for m in f.members

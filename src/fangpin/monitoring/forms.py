@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 
 from fangpin.registry import choices
 
-from .models import Source
+from .assistance import catalogue
+from .models import Attachment, Outcome, Source
 
 
 class OpenCaseForm(forms.Form):
@@ -16,6 +20,11 @@ class OpenCaseForm(forms.Form):
                                            widget=forms.CheckboxSelectMultiple)  # fmt: skip
     green_channel = forms.BooleanField(label="绿色通道：因灾因意外先落实帮扶措施，后补程序", required=False)
     note = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, from_clue: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if from_clue:
+            del self.fields["source"]
 
     def clean_risk_types(self) -> str:
         risks = self.cleaned_data["risk_types"]
@@ -38,5 +47,93 @@ class AdvanceForm(forms.Form):
         )
 
 
-class ReturnForm(forms.Form):
-    reason = forms.CharField(label="退回理由", widget=forms.Textarea(attrs={"rows": 2}))
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="理由", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class UploadsForm(forms.Form):
+    """Up to three files, each with its kind."""
+
+    kinds = [(k.value, k.label) for k in Attachment.Kind]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(3):
+            self.fields[f"kind{i}"] = forms.ChoiceField(
+                label=f"材料{i + 1}类型", choices=self.kinds, required=False
+            )
+            self.fields[f"file{i}"] = forms.FileField(label=f"材料{i + 1}", required=False)
+
+    def uploads(self) -> list[tuple[str, Any]]:
+        return [
+            (self.cleaned_data[f"kind{i}"] or "other", f)
+            for i in range(3)
+            if (f := self.cleaned_data.get(f"file{i}"))
+        ]
+
+
+class ClueForm(UploadsForm):
+    source = forms.ChoiceField(
+        label="线索来源", choices=[c for c in Source.choices if c[0] != Source.WARNING]
+    )
+    reporter = forms.CharField(label="申报人/反映人", max_length=64, required=False)
+    summary = forms.CharField(label="线索内容", widget=forms.Textarea(attrs={"rows": 3}))
+
+    field_order = ["source", "reporter", "summary"]
+
+
+class VerifyForm(UploadsForm):
+    outcome = forms.ChoiceField(label="核查结果", choices=Outcome.choices)
+    note = forms.CharField(label="核查情况", widget=forms.Textarea(attrs={"rows": 3}))
+
+    field_order = ["outcome", "note"]
+
+
+class ObjectionForm(forms.Form):
+    raised_by = forms.CharField(label="反映人（可匿名）", max_length=64, required=False)
+    content = forms.CharField(label="异议内容", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label="调查核实和答复情况", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MeasureForm(forms.Form):
+    measure = forms.ChoiceField(label="帮扶措施")
+    member = forms.ChoiceField(label="受益成员", required=False)
+    start = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="结束日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    funding = forms.DecimalField(
+        label="资金（元）", required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    funding_source = forms.CharField(label="资金来源", max_length=64, required=False)
+    note = forms.CharField(label="说明", max_length=300, required=False)
+
+    def __init__(self, *args: Any, members: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measure"].choices = [
+            (group, [(f"{group}|{i.name}", i.name) for i in items]) for group, items in catalogue().items()
+        ]
+        self.fields["member"].choices = [("", "全户")] + [(str(m.pk), m.name) for m in members]
+        self.initial.setdefault("start", timezone.localdate())
+
+
+class EliminationForm(forms.Form):
+    method = forms.ChoiceField(label="风险消除方式", choices=[(m, m) for m in choices.ELIMINATION_METHODS])
+    note = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class VisitForm(UploadsForm):
+    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}))
+    changes_note = forms.CharField(
+        label="家庭情况有何变化", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    notes = forms.CharField(
+        label="走访记录（宣传政策、了解需求、帮办事项）", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    field_order = ["visited_on", "changes_note", "notes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("visited_on", timezone.localdate())

@@ -1,4 +1,6 @@
-"""Identification cases (识别程序): one per household at a time, walking the configured steps."""
+"""The monitoring work: the inbox of clues and their home verification, identification and elimination
+cases walking the configured steps (with their notice objections), paired cadres, measures, visits,
+reversions of elimination, and the files attached to them."""
 
 from __future__ import annotations
 
@@ -17,23 +19,95 @@ class Source(models.TextChoices):
     HOTLINE = "hotline", "热线/社会监督"
 
 
+class Outcome(models.TextChoices):
+    """The result of a home verification (入户核查); the same words as a warning's verification."""
+
+    CONFIRMED = "confirmed", "确认有风险"
+    NO_RISK = "no_risk", "经核实无风险"
+    WRONG_PERSON = "wrong_person", "非本人"
+    ALREADY_HELPED = "already_helped", "已在帮扶"
+
+
+class HouseholdScoped(models.Model):
+    """A row about one household: scoped by its region, audited against it."""
+
+    household = models.ForeignKey("registry.Household", models.PROTECT, related_name="+", verbose_name="户")
+    region_code = models.CharField(max_length=12)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def audit_household_id(self) -> int:
+        return self.household_id
+
+    def audit_region_code(self) -> str:
+        return self.region_code
+
+
+@audited()
+class Clue(HouseholdScoped):
+    """An entry of the inbox (线索): a warning, a self-application, a cadre's report or a hotline call."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待核查"
+        VERIFIED = "verified", "已核查"
+        CASE = "case", "已发起识别"
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="clues", verbose_name="户"
+    )
+    source = models.CharField("线索来源", max_length=16, choices=Source.choices)
+    finding = models.OneToOneField(
+        "rules.Finding", models.SET_NULL, null=True, blank=True, related_name="clue", verbose_name="预警线索"
+    )
+    summary = models.TextField("线索内容")
+    reporter = models.CharField("申报人/反映人", max_length=64, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    reported_at = models.DateTimeField("登记时间")
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.PENDING)
+    outcome = models.CharField("核查结果", max_length=16, choices=Outcome.choices, blank=True)
+    verification_note = models.TextField("核查情况", blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name="核查人")  # fmt: skip
+    verified_at = models.DateTimeField("核查时间", null=True, blank=True)
+    case = models.ForeignKey("Case", models.SET_NULL, null=True, blank=True, related_name="clues")
+
+    class Meta:
+        ordering = ["-reported_at", "id"]
+        verbose_name = verbose_name_plural = "监测线索"
+        indexes = [models.Index(fields=["region_code", "status"], name="clue_scope_status")]
+
+    def __str__(self) -> str:
+        return f"{self.household}{self.get_source_display()}线索"
+
+
 @audited(exclude=("updated_at",))
 class Case(models.Model):
+    class Kind(models.TextChoices):
+        IDENTIFICATION = "identification", "识别纳入"
+        ELIMINATION = "elimination", "风险消除"
+
     class Status(models.TextChoices):
         OPEN = "open", "办理中"
-        DONE = "done", "已纳入监测"
+        DONE = "done", "已办结"
         CLOSED = "closed", "已终止"
 
     household = models.ForeignKey(
         "registry.Household", models.PROTECT, related_name="cases", verbose_name="户"
     )
     region_code = models.CharField(max_length=12)
-    source = models.CharField("线索来源", max_length=16, choices=Source.choices)
+    kind = models.CharField("程序", max_length=16, choices=Kind.choices, default=Kind.IDENTIFICATION)
+    source = models.CharField("线索来源", max_length=16, choices=Source.choices, blank=True)
     finding = models.ForeignKey(
         "rules.Finding", models.SET_NULL, null=True, blank=True, verbose_name="预警线索"
     )
-    proposed_category = models.CharField("拟认定类别", max_length=16)
-    risk_types = models.CharField("风险类型", max_length=200, help_text="以“、”分隔")
+    proposed_category = models.CharField("拟认定类别", max_length=16, blank=True)
+    risk_types = models.CharField("风险类型", max_length=200, blank=True, help_text="以“、”分隔")
+    elimination_method = models.CharField("风险消除方式", max_length=8, blank=True)
     green_channel = models.BooleanField("绿色通道（先帮扶后补程序）", default=False)
     step = models.CharField("当前环节", max_length=32)
     step_started_at = models.DateTimeField("本环节开始")
@@ -55,9 +129,10 @@ class Case(models.Model):
                 fields=["household"], condition=models.Q(status="open"), name="one_open_case_per_household"
             ),
         ]
+        indexes = [models.Index(fields=["region_code", "status"], name="case_scope_status")]
 
     def __str__(self) -> str:
-        return f"{self.household}识别程序"
+        return f"{self.household}{self.get_kind_display()}程序"
 
     def audit_household_id(self) -> int:
         return self.household_id
@@ -73,6 +148,7 @@ class CaseEvent(models.Model):
         OPENED = "opened", "发起"
         DONE = "done", "完成"
         RETURNED = "returned", "退回"
+        CLOSED = "closed", "终止"
 
     case = models.ForeignKey(Case, models.CASCADE, related_name="events")
     step = models.CharField("环节", max_length=32)
@@ -88,3 +164,176 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.step} {self.get_action_display()}"
+
+
+@audited()
+class Objection(models.Model):
+    """An objection received during the notice (公示异议), and the village's answer to it."""
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="objections")
+    received_at = models.DateTimeField("收到时间")
+    raised_by = models.CharField("反映人", max_length=64, blank=True, help_text="可匿名")
+    content = models.TextField("异议内容")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    answer = models.TextField("调查核实和答复情况", blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name="答复人")  # fmt: skip
+    answered_at = models.DateTimeField("答复时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "received_at", "id"]
+        verbose_name = verbose_name_plural = "公示异议"
+
+    def __str__(self) -> str:
+        return f"{self.case}公示异议"
+
+    def audit_household_id(self) -> int:
+        return self.case.household_id
+
+    def audit_region_code(self) -> str:
+        return self.case.region_code
+
+
+@audited()
+class Pairing(HouseholdScoped):
+    """The household's paired cadre (帮扶责任人): one at a time; a change ends the old pairing."""
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="pairings", verbose_name="户"
+    )
+    cadre = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="pairings",
+                              verbose_name="帮扶责任人")  # fmt: skip
+    since = models.DateField("结对日期")
+    until = models.DateField("结束日期", null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="安排人"
+    )
+
+    class Meta:
+        ordering = ["household_id", "-since", "id"]
+        verbose_name = verbose_name_plural = "结对帮扶"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(until__isnull=True),
+                name="one_paired_cadre_per_household",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household}帮扶责任人{self.cadre}"
+
+
+@audited()
+class Measure(HouseholdScoped):
+    """An assistance measure from the catalogue (measures.toml), with its dates and funding."""
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="assistance", verbose_name="户"
+    )
+    group = models.CharField("措施类别", max_length=16)
+    item = models.CharField("帮扶措施", max_length=64)
+    member = models.ForeignKey("registry.Member", models.SET_NULL, null=True, blank=True, related_name="+",
+                               verbose_name="受益成员")  # fmt: skip
+    start = models.DateField("开始日期")
+    end = models.DateField("结束日期", null=True, blank=True)
+    funding = models.DecimalField("资金（元）", max_digits=12, decimal_places=2, null=True, blank=True)
+    funding_source = models.CharField("资金来源", max_length=64, blank=True)
+    note = models.CharField("说明", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="录入人"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["household_id", "start", "id"]
+        verbose_name = verbose_name_plural = "帮扶措施"
+
+    def __str__(self) -> str:
+        return f"{self.group}：{self.item}"
+
+    def running_on(self, day) -> bool:  # type: ignore[no-untyped-def]
+        return self.start <= day and (self.end is None or self.end >= day)
+
+
+@audited()
+class Visit(HouseholdScoped):
+    """A visit (入户走访) by the paired cadre or the village team."""
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="visits", verbose_name="户"
+    )
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="走访人"
+    )
+    visited_on = models.DateField("走访日期")
+    changes = models.TextField("家庭情况变化", blank=True)
+    notes = models.TextField("走访记录", blank=True)
+    recorded_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["household_id", "-visited_on", "-id"]
+        verbose_name = verbose_name_plural = "入户走访"
+        indexes = [models.Index(fields=["household", "visited_on"], name="visit_household_day")]
+
+    def __str__(self) -> str:
+        return f"{self.household}{self.visited_on:%Y-%m-%d}走访"
+
+
+@audited()
+class Reversion(HouseholdScoped):
+    """风险消除回退: an elimination that proved unstable, undone with a reason."""
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="reversions", verbose_name="户"
+    )
+    case = models.ForeignKey(
+        Case, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="消除程序"
+    )
+    reason = models.TextField("回退原因")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="办理人")
+    at = models.DateTimeField("回退时间")
+
+    class Meta:
+        ordering = ["household_id", "-at"]
+        verbose_name = verbose_name_plural = "风险消除回退"
+
+    def __str__(self) -> str:
+        return f"{self.household}风险消除回退"
+
+
+@audited()
+class Attachment(HouseholdScoped):
+    """A photo or a scanned form, stored under MEDIA_ROOT and served only through the scoped view."""
+
+    class Kind(models.TextChoices):
+        COMMITMENT = "commitment", "承诺授权书"
+        FORM = "form", "信息采集表"
+        PHOTO = "photo", "现场照片"
+        APPRAISAL = "appraisal", "评议记录"
+        NOTICE = "notice", "公示照片"
+        OTHER = "other", "其他材料"
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="attachments", verbose_name="户"
+    )
+    kind = models.CharField("材料类型", max_length=16, choices=Kind.choices)
+    name = models.CharField("文件名", max_length=255)
+    path = models.CharField(max_length=500)
+    size = models.PositiveIntegerField("大小（字节）")
+    clue = models.ForeignKey(Clue, models.CASCADE, null=True, blank=True, related_name="attachments")
+    case = models.ForeignKey(Case, models.CASCADE, null=True, blank=True, related_name="attachments")
+    visit = models.ForeignKey(Visit, models.CASCADE, null=True, blank=True, related_name="attachments")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="上传人"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["household_id", "uploaded_at", "id"]
+        verbose_name = verbose_name_plural = "附件"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.name}"

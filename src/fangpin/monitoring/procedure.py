@@ -1,4 +1,4 @@
-"""The procedure as configuration: read once from procedure.toml (or FANGPIN_PROCEDURE_FILE)."""
+"""The monitoring work as configuration: read once from procedure.toml (or FANGPIN_PROCEDURE_FILE)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+
+IDENTIFICATION, ELIMINATION = "identification", "elimination"
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,13 @@ class Step:
     days: int
     checklist: tuple[str, ...]
     min_days: int = 0
+    notice: bool = False
 
 
 @dataclass(frozen=True)
 class Procedure:
+    kind: str
+    label: str
     total_days: int
     steps: tuple[Step, ...]
 
@@ -40,19 +46,50 @@ class Procedure:
         return self.steps[i - 1] if i > 0 else None
 
 
-@lru_cache(maxsize=4)
-def _load(path: str) -> Procedure:
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+@dataclass(frozen=True)
+class Config:
+    procedures: dict[str, Procedure]
+    months_since_identification: int
+    stable_income_months: int
+    development_groups: tuple[str, ...]
+    development_within_days: int
+    risk_measures: dict[str, tuple[str, ...]]
+    visit_interval_days: dict[str, int]
+    green_channel_risks: tuple[str, ...]
+
+
+def _procedure(kind: str, data: dict[str, Any]) -> Procedure:
     steps = tuple(
         Step(code=s["code"], label=s["label"], owner=tuple(s["owner"]), days=int(s["days"]),
-             checklist=tuple(s.get("checklist", ())), min_days=int(s.get("min_days", 0)))
+             checklist=tuple(s.get("checklist", ())), min_days=int(s.get("min_days", 0)),
+             notice=bool(s.get("notice", False)))
         for s in data["step"]
     )  # fmt: skip
-    return Procedure(total_days=int(data["total_days"]), steps=steps)
+    return Procedure(kind=kind, label=data["label"], total_days=int(data["total_days"]), steps=steps)
 
 
-def procedure() -> Procedure:
+@lru_cache(maxsize=4)
+def _load(path: str) -> Config:
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    assistance = data["assistance"]
+    return Config(
+        procedures={kind: _procedure(kind, data[kind]) for kind in (IDENTIFICATION, ELIMINATION)},
+        months_since_identification=int(data["elimination_criteria"]["months_since_identification"]),
+        stable_income_months=int(data["elimination_criteria"]["stable_income_months"]),
+        development_groups=tuple(assistance["development_groups"]),
+        development_within_days=int(assistance["development_within_days"]),
+        risk_measures={risk: tuple(groups) for risk, groups in assistance["risk_measures"].items()},
+        visit_interval_days={k: int(v) for k, v in data["visits"]["interval_days"].items()},
+        green_channel_risks=tuple(data[IDENTIFICATION].get("green_channel_risks", ())),
+    )
+
+
+def config() -> Config:
     return _load(
         getattr(settings, "FANGPIN_PROCEDURE_FILE", "") or str(Path(__file__).with_name("procedure.toml"))
     )
+
+
+def procedure(kind: str = IDENTIFICATION) -> Procedure:
+    return config().procedures[kind]

@@ -22,7 +22,7 @@ class Guarantee:
         return {SECURE: "有保障", AT_RISK: "存在问题", UNKNOWN: "信息不全"}[self.state]
 
 
-def _age(member: Member, today: dt.date) -> int | None:
+def age_on(member: Member, today: dt.date) -> int | None:
     if not member.birth_date:
         return None
     b = member.birth_date
@@ -35,7 +35,7 @@ def guarantees(
     today = today or dt.date.today()
     members = list(members)
     dropouts = [m.name for m in members if m.dropout_reason]
-    school_age = [m for m in members if (a := _age(m, today)) is not None and 6 <= a <= 15]
+    school_age = [m for m in members if (a := age_on(m, today)) is not None and 6 <= a <= 15]
     if dropouts:
         education = Guarantee("义务教育", AT_RISK, f"{'、'.join(dropouts)}义务教育阶段未上学")
     else:

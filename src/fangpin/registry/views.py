@@ -10,6 +10,8 @@ from django.views.decorators.http import require_POST
 
 from fangpin.audit.actions import household_as_of
 from fangpin.audit.models import Action, AuditEntry
+from fangpin.monitoring.assistance import plan_problems
+from fangpin.monitoring.timeline import timeline
 from fangpin.regions.models import Level, Region
 from fangpin.web.views import capability_required, forbidden
 
@@ -143,6 +145,8 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("member")
         .order_by("family", "rule_id"),
         "past": past,
+        "timeline": timeline(household),
+        "plan_problems": [p for p in plan_problems(household) if not p.due],
         "can_reveal": request.user.can("reveal_sensitive"),
         "household_fields": _labelled(
             Household, {f.attname: getattr(household, f.attname) for f in Household._meta.concrete_fields}
