@@ -101,8 +101,12 @@ class AnswerForm(forms.Form):
 class MeasureForm(forms.Form):
     measure = forms.ChoiceField(label="帮扶措施")
     member = forms.ChoiceField(label="受益成员", required=False)
-    start = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="结束日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="开始日期", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="结束日期", required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     funding = forms.DecimalField(
         label="资金（元）", required=False, min_value=0, max_digits=12, decimal_places=2
     )
@@ -124,7 +128,9 @@ class EliminationForm(forms.Form):
 
 
 class VisitForm(UploadsForm):
-    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(
+        label="走访日期", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     changes_note = forms.CharField(
         label="家庭情况有何变化", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )

@@ -30,7 +30,7 @@ def _moment(day: dt.date) -> dt.datetime:
 
 
 def _name(user) -> str:  # type: ignore[no-untyped-def]
-    return user.get_full_name() or user.username if user else ""
+    return str(user) if user else ""
 
 
 def timeline(household: Household) -> list[Event]:
