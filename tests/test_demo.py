@@ -7,6 +7,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from fangpin.demo.generator import CountyGenerator, write_demo_files
+from fangpin.monitoring.procedure import procedure
 from tests.cli_helpers import fangpin
 
 pytestmark = pytest.mark.slow
@@ -42,6 +43,23 @@ def test_fangpin_demo_imports_through_the_import_path_and_prints_a_login_per_rol
     assert "导入成功" in result.stderr and "示范县已就绪" in result.stderr
     for username in ("xian_admin", "zhen_gujiang", "cun_demo", "dept_yibao", "dudao", "audit_admin"):
         assert username in result.stdout
+    assert "监测帮扶：" in result.stderr
+    states = json.loads(fangpin(data, "shell", "-v", "0", "-c",
+                                "import json; from fangpin.monitoring import actions; from fangpin.monitoring.models import *;"
+                                "cases = list(Case.objects.all());"
+                                "print(json.dumps({'steps': sorted({c.kind + ':' + c.step for c in cases if c.status == 'open'}),"
+                                "'status': sorted({c.kind + ':' + c.status for c in cases}),"
+                                "'overdue': sum(actions.clock(c).step_overdue for c in cases),"
+                                "'objections': [o.answered_at is None for o in Objection.objects.all()],"
+                                "'clues': sorted({c.source for c in Clue.objects.filter(status='pending')}),"
+                                "'reverted': Reversion.objects.count(), 'visits': Visit.objects.count(),"
+                                "'pairings': Pairing.objects.count()}))").stdout)  # fmt: skip
+    steps = [f"identification:{s.code}" for s in procedure("identification").steps]
+    assert set(steps) <= set(states["steps"]) and "elimination:notice" in states["steps"]
+    assert {"identification:done", "identification:closed", "elimination:done"} <= set(states["status"])
+    assert states["overdue"] >= 2 and sorted(states["objections"]) == [False, True]
+    assert {"self", "cadre"} <= set(states["clues"]) and states["reverted"] == 1
+    assert states["visits"] > 0 and states["pairings"] > 0
     again = fangpin(data, "demo", "--people", "1500")
     assert "跳过生成和导入" in again.stderr
     assert "哈希链无断裂" in fangpin(data, "audit", "verify").stdout

@@ -74,6 +74,39 @@ def test_a_self_application_needs_the_signed_commitment(h001, village_cadre):
     assert clue.status == Clue.Status.PENDING and clue.attachments.get().kind == "commitment"
 
 
+def test_attachments_of_the_wrong_type_or_size_are_refused_before_anything_is_written(
+    h001, village_cadre, settings
+):
+    settings.FANGPIN_MAX_ATTACHMENT_MB = 1
+    with pytest.raises(ValidationError, match="文件类型不支持"):
+        actions.report_clue(user=village_cadre, household=h001, source="self", summary="申请",
+                            uploads=[("commitment", scan("承诺书.exe"))])  # fmt: skip
+    big = SimpleUploadedFile("承诺书.pdf", b"0" * (1024 * 1024 + 1))
+    with pytest.raises(ValidationError, match="超过1MB"):
+        actions.report_clue(
+            user=village_cadre, household=h001, source="self", summary="申请", uploads=[("commitment", big)]
+        )
+    assert not Clue.objects.exists()
+
+
+def test_the_home_page_lists_the_steps_waiting_on_the_user(
+    h001, village_cadre, county_staff, client, time_machine
+):
+    case = actions.open_case(user=village_cadre, household=h001, source="cadre", proposed_category="边缘易致贫户",
+                             risk_types="因病")  # fmt: skip
+    walk(case, village_cadre)  # now at 入户核查, the village's alone (3 days)
+    time_machine.shift(dt.timedelta(days=4))
+    client.force_login(village_cadre)
+    page = client.get("/").content.decode()
+    assert (
+        "监测帮扶待办" in page and "（已超时）" in page and reverse("monitoring:case", args=[case.pk]) in page
+    )
+    client.force_login(county_staff)
+    assert (
+        reverse("monitoring:case", args=[case.pk]) not in client.get("/").content.decode()
+    )  # not the county's step
+
+
 def test_home_verification_updates_facts_through_the_register_and_opens_the_case_at_comparison(
     h001, village_cadre, other_village_cadre, county_staff, time_machine
 ):
@@ -227,6 +260,14 @@ def test_the_notice_documents_show_only_the_allowed_fields(in_notice, village_ca
         "household_type",
         "category",
     }
+
+
+def test_the_elimination_notice_has_its_own_title_and_list(ready, village_cadre):
+    case = actions.open_elimination(user=village_cadre, household=ready)
+    walk(case, village_cadre, village_cadre)
+    document = notice.build(ready.region, "elimination")
+    assert document.title == "东关村防止返贫致贫监测对象风险消除公示" and "标注为风险已消除" in document.body
+    assert [r.head_name for r in document.rows] == ["张建国"] and document.columns[-1] == "监测对象类别"
 
 
 def test_notice_documents_are_scoped_to_the_village(in_notice, other_village_cadre, client):

@@ -20,6 +20,16 @@ SCOPED_ENDPOINTS = {
     "api:get_household", "api:get_member", "api:list_members", "api:reveal_member",
 }  # fmt: skip
 LIST_ENDPOINTS = {"registry:household_list", "api:list_households", "registry:export", "registry:import"}
+# The monitoring work: every page, action and API endpoint, checked in the tests below and in
+# test_monitoring.py (test_pages_of_the_loop_are_scoped).
+MONITORING_ENDPOINTS = {
+    "monitoring:list", "monitoring:inbox", "monitoring:monitored", "monitoring:new_clue", "monitoring:take_warning",
+    "monitoring:clue", "monitoring:open", "monitoring:case", "monitoring:advance", "monitoring:return",
+    "monitoring:close", "monitoring:add_objection", "monitoring:answer_objection", "monitoring:notice",
+    "monitoring:assistance", "monitoring:pair", "monitoring:add_measure", "monitoring:end_measure", "monitoring:visit",
+    "monitoring:eliminate", "monitoring:revert", "monitoring:timeline", "monitoring:attachment",
+    "api:list_cases", "api:get_case", "api:list_clues", "api:household_plan", "api:overdue_visits",
+}  # fmt: skip
 
 
 def other_village_household() -> Household:
@@ -133,8 +143,69 @@ def test_every_register_and_api_endpoint_has_a_scoping_test():
     names = {
         n
         for n in _names(get_resolver())
-        if n.startswith(("registry:", "api:"))
+        if n.startswith(("registry:", "api:", "monitoring:"))
         and "openapi" not in n
         and not n.endswith(("api-root", "api-docs"))
     }
-    assert names <= SCOPED_ENDPOINTS | LIST_ENDPOINTS, names - SCOPED_ENDPOINTS - LIST_ENDPOINTS
+    known = SCOPED_ENDPOINTS | LIST_ENDPOINTS | MONITORING_ENDPOINTS
+    assert names <= known, names - known
+
+
+def test_the_monitoring_work_of_another_village_is_out_of_reach(
+    client, register, village_cadre, county_staff
+):
+    import datetime as dt
+
+    from fangpin.monitoring import actions
+    from fangpin.monitoring.models import Measure, Objection
+    from fangpin.rules.models import Finding, ScreeningRun
+
+    other = other_village_household()
+    run = ScreeningRun.objects.create(as_of=dt.date(2026, 3, 1), engine="duckdb")
+    finding = Finding.objects.create(rule_id="W", rule_version="1", family="部门预警", severity="高", household=other,
+                                     region_code=other.region_code, message="预警", first_run=run, last_run=run)  # fmt: skip
+    case = actions.open_case(user=county_staff, household=other, source="cadre", proposed_category="边缘易致贫户",
+                             risk_types="因病")  # fmt: skip
+    clue = actions.report_clue(user=county_staff, household=other, source="cadre", summary="排查")
+    objection = Objection.objects.create(
+        case=case, received_at=case.opened_at, content="异议", recorded_by=county_staff
+    )
+    measure = Measure.objects.create(household=other, region_code=other.region_code, group="社会帮扶", item="社会捐赠",
+                                     start=dt.date(2026, 1, 1), created_by=county_staff)  # fmt: skip
+    client.force_login(village_cadre)
+    gets = [
+        reverse("monitoring:case", args=[case.pk]), reverse("monitoring:clue", args=[clue.pk]),
+        reverse("monitoring:open", args=[other.pk]), reverse("monitoring:new_clue", args=[other.pk]),
+        reverse("monitoring:assistance", args=[other.pk]), reverse("monitoring:visit", args=[other.pk]),
+        reverse("monitoring:timeline", args=[other.pk]),
+        f"/api/monitoring/cases/{case.pk}", f"/api/monitoring/households/{other.pk}/plan",
+    ]  # fmt: skip
+    for url in gets:
+        assert client.get(url).status_code == 404, url
+    posts = [
+        reverse("monitoring:take_warning", args=[finding.pk]), reverse("monitoring:advance", args=[case.pk]),
+        reverse("monitoring:return", args=[case.pk]), reverse("monitoring:close", args=[case.pk]),
+        reverse("monitoring:add_objection", args=[case.pk]),
+        reverse("monitoring:answer_objection", args=[objection.pk]), reverse("monitoring:pair", args=[other.pk]),
+        reverse("monitoring:add_measure", args=[other.pk]), reverse("monitoring:end_measure", args=[measure.pk]),
+        reverse("monitoring:eliminate", args=[other.pk]), reverse("monitoring:revert", args=[other.pk]),
+    ]  # fmt: skip
+    for url in posts:
+        assert client.post(url, {"reason": "x", "content": "x", "end": "2026-02-01"}).status_code == 404, url
+    notice = reverse("monitoring:notice", args=[other.region_code, "identification", "pdf"])
+    assert client.get(notice).status_code == 403
+    for url in (
+        "/api/monitoring/cases?status=",
+        "/api/monitoring/clues?status=",
+        "/api/monitoring/visits/overdue",
+    ):
+        assert client.get(url).json() == [], url
+    for name in ("monitoring:list", "monitoring:inbox", "monitoring:monitored"):
+        assert other.head_name not in client.get(reverse(name) + "?status=all&state=all").content.decode(), (
+            name
+        )
+    client.force_login(county_staff)
+    assert len(client.get("/api/monitoring/cases").json()) == 1
+    assert (
+        client.get(f"/api/monitoring/households/{other.pk}/plan").json()["measures"][0]["item"] == "社会捐赠"
+    )

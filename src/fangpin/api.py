@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
+from fangpin.monitoring.api import router as monitoring_router
 from fangpin.registry import actions as registry_actions
 from fangpin.registry.filters import HouseholdFilter, keyset_page
 from fangpin.registry.models import Household, Member
@@ -26,6 +27,9 @@ api = NinjaAPI(
     # Swagger UI sets inline styles; the docs page (no household data on it) may use them.
     docs_decorator=csp_update({"style-src": ["'self'", "'unsafe-inline'"]}),
 )
+
+
+api.add_router("/monitoring", monitoring_router)
 
 
 def _scoped_user(request: HttpRequest):  # type: ignore[no-untyped-def]

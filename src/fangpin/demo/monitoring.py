@@ -7,6 +7,7 @@ into the past (demo data only) so that the clocks show realistic ages."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -22,7 +23,7 @@ from fangpin.rules.models import WARNING_FAMILIES
 
 
 def _say(message: str) -> None:
-    print(message, flush=True)
+    print(message, file=sys.stderr, flush=True)
 
 
 def _scan(name: str) -> SimpleUploadedFile:

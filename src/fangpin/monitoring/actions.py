@@ -31,8 +31,26 @@ def _require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
+ATTACHMENT_TYPES = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ofd")
+
+
+def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
+    """Refuse a file of the wrong type or size before anything is written."""
+    limit = settings.FANGPIN_MAX_ATTACHMENT_MB
+    for kind, upload in uploads:
+        if kind not in Attachment.Kind.values:
+            raise ValidationError(f"附件“{upload.name}”的材料类型无效")
+        if Path(upload.name).suffix.lower() not in ATTACHMENT_TYPES:
+            raise ValidationError(
+                f"附件“{upload.name}”的文件类型不支持，请上传照片（jpg、png）、PDF、OFD、Word 或 Excel 文件"
+            )
+        if (upload.size or 0) > limit * 1024 * 1024:
+            raise ValidationError(f"附件“{upload.name}”超过{limit}MB，请压缩后再上传")
+
+
 def attach(*, user: Any, household: Household, upload: UploadedFile, kind: str, **links: Any) -> Attachment:
     """Store an uploaded photo or scan under MEDIA_ROOT/monitoring/<household>/ (never served directly)."""
+    check_uploads([(kind, upload)])
     folder = Path(settings.MEDIA_ROOT) / "monitoring" / str(household.pk)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{timezone.now():%Y%m%d%H%M%S%f}-{Path(upload.name).name}"
@@ -53,6 +71,7 @@ def report_clue(*, user: Any, household: Household, source: str, summary: str, r
                 uploads: list[tuple[str, UploadedFile]] = ()) -> Clue:  # fmt: skip
     """Register a self-application, a cadre's report or a hotline entry in the inbox."""
     _require(user.can("open_cases") and user.covers(household.region_code), "当前账号不能为该户登记线索")
+    check_uploads(list(uploads))
     if source == Source.WARNING:
         raise ValidationError("预警线索由规则筛查产生，不能手工登记")
     if not summary.strip():
@@ -88,6 +107,7 @@ def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict
     """入户核查: the outcome, notes, the household facts found (saved through the register with
     history) and the photos and forms taken."""
     _require(user.can("verify_warnings") and user.covers(clue.region_code), "当前账号不能核查该线索")
+    check_uploads(list(uploads))
     if clue.status != Clue.Status.PENDING:
         raise ValidationError("该线索已核查")
     if outcome not in Outcome.values:
@@ -339,3 +359,16 @@ def timeliness(cases: Any) -> tuple[int, int]:
     """(identified within the limit, identified): the county's timeliness figure."""
     done = list(cases.filter(status=Case.Status.DONE, kind=Case.Kind.IDENTIFICATION))
     return sum(1 for c in done if within_limit(c)), len(done)
+
+
+def todo(user: Any) -> dict[str, Any]:
+    """The user's monitoring work for the home page: steps waiting on them, clues to verify."""
+    cases = Case.objects.for_user(user).filter(status=Case.Status.OPEN).select_related("household")
+    mine = [(case, clock(case)) for case in cases if owns(user, case)]
+    mine.sort(key=lambda row: row[1].step_due)
+    pending = (
+        Clue.objects.for_user(user).filter(status=Clue.Status.PENDING).count()
+        if user.can("verify_warnings")
+        else 0
+    )
+    return {"my_steps": mine[:20], "my_step_count": len(mine), "pending_clues": pending}

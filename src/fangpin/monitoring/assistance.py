@@ -318,9 +318,10 @@ def end_measure(*, user: Any, measure: Measure, end: dt.date) -> Measure:
 @transaction.atomic
 def record_visit(*, user: Any, household: Household, visited_on: dt.date, changes_note: str, notes: str,
                  changes: dict[str, Any] | None = None, uploads: list[tuple[str, UploadedFile]] = ()) -> Visit:  # fmt: skip
-    from .actions import attach
+    from .actions import attach, check_uploads
 
     _require(user.role in VISITING_ROLES and user.covers(household.region_code), "当前账号不能记录该户的走访")
+    check_uploads(list(uploads))
     if visited_on > timezone.localdate():
         raise ValidationError("走访日期不能晚于今天")
     if not (notes.strip() or changes_note.strip() or changes):

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from fangpin.jobs.models import Job
+from fangpin.monitoring.actions import todo as monitoring_todo
+from fangpin.monitoring.assistance import overdue_visits
 from fangpin.rectification.models import Item, Status
 from fangpin.registry.income import policy_for
 from fangpin.registry.models import Household, IncomeRecord, Member
@@ -89,6 +91,12 @@ def home(request: HttpRequest) -> HttpResponse:
         )  # fmt: skip
     if user.can("view_register"):
         context["counts"] = scope_counts(user)
+        context["monitoring"] = monitoring_todo(user)
+        if user.role == "cadre":  # a paired cadre's own households first
+            paired = Household.objects.filter(pairings__cadre=user, pairings__until__isnull=True)
+            context["overdue_visits"] = overdue_visits(paired)[:20]
+        else:
+            context["overdue_visits"] = overdue_visits(Household.objects.for_user(user))[:20]
     return render(request, "web/home.html", context)
 
 
