@@ -193,6 +193,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from fangpin.wsgi import application
 
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # so that `finally` stops the worker: SIGTERM would otherwise orphan it
+
+    signal.signal(signal.SIGTERM, stop)
     worker = None
     if not args.no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "fangpin", "worker"])

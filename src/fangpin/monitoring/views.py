@@ -332,6 +332,7 @@ def household_assistance(request: HttpRequest, pk: int) -> HttpResponse:
         "elimination_form": EliminationForm()
         if user.can("open_cases") and household.monitoring_category and not household.risk_eliminated and not open_case else None,
         "open_case": open_case,
+        "open_step": actions.case_procedure(open_case).step(open_case.step).label if open_case else "",
         "can_revert": elimination.can_revert(user, household),
         "reversions": household.reversions.select_related("by"),
         "continuing": {i.name for items in assistance.catalogue().values() for i in items if i.continues},
