@@ -455,6 +455,12 @@ def test_rigid_spending_must_be_resolved(ready):
     assert "医保自付2.3万元" in unmet(ready)["大额刚性支出"]
 
 
+def test_rigid_spending_above_the_medical_warning_line_is_not_resolved(ready):
+    Household.objects.filter(pk=ready.pk).update(compliant_self_pay=Decimal("25000"))  # 一般农户: line 20,000
+    ready.refresh_from_db()
+    assert unmet(ready)["大额刚性支出"] == "合规自付支出25000.00元，达到医疗自付预警线20000元"
+
+
 def test_three_guarantees_and_water_must_be_secure(ready):
     Household.objects.filter(pk=ready.pk).update(dangerous_house=True)
     ready.refresh_from_db()
@@ -571,4 +577,4 @@ def test_the_visit_page_records_a_visit_and_the_household_page_shows_the_timelin
     visit = Visit.objects.get()
     assert "是否危房户：否 → 是" in visit.changes
     page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
-    assert "一户一档" in page and "了解就业需求" in page
+    assert "一户一档" in page and "了解就业需求" in page and "最近走访：2026-03-02" in page

@@ -178,7 +178,7 @@ def under_assistance(household: Household) -> bool:
     """A monitored household whose risk is not eliminated, or one in a green-channel case."""
     if household.monitoring_category and not household.risk_eliminated:
         return True
-    return household.cases.filter(status=Case.Status.OPEN, green_channel=True).exists()
+    return any(c.status == Case.Status.OPEN and c.green_channel for c in household.cases.all())
 
 
 def plan_problems(household: Household, today: dt.date | None = None) -> list[Problem]:
@@ -359,7 +359,7 @@ def overdue_visits(households: QuerySet[Household], today: dt.date | None = None
     cadres = {p.household_id: p.cadre for p in Pairing.objects.filter(
         household__in=monitored, until__isnull=True).select_related("cadre")}  # fmt: skip
     rows = []
-    for household in monitored.select_related("region"):
+    for household in monitored.select_related("region").prefetch_related("cases"):
         interval = interval_for(household)
         start = household.last_visit or identified_on(household)
         if interval is None or start is None:

@@ -17,6 +17,7 @@ from fangpin.registry import income
 from fangpin.registry.models import Household
 from fangpin.registry.status import SECURE, guarantees
 from fangpin.rules.models import WARNING_FAMILIES
+from fangpin.rules.parameters import value_on
 
 from .procedure import ELIMINATION, config, procedure
 
@@ -70,8 +71,13 @@ def _income(household: Household, today: dt.date) -> Criterion:
                                   f"近{config().stable_income_months}个月无低于监测范围的记录")  # fmt: skip
 
 
-def _rigid_spending(household: Household) -> Criterion:
+def _rigid_spending(household: Household, today: dt.date) -> Criterion:
     label = "大额刚性支出问题已稳定解决"
+    name = "medical_self_pay_poverty" if household.household_type == "脱贫户" else "medical_self_pay_other"
+    line = value_on(name, today, household.region_code[:2])
+    spent = household.compliant_self_pay
+    if line is not None and spent is not None and spent >= Decimal(str(line.value)):
+        return Criterion(label, False, f"合规自付支出{spent}元，达到医疗自付预警线{line.value}元")
     pending = list(
         household.findings.filter(family__in=WARNING_FAMILIES, status="open").values_list(
             "message", flat=True
@@ -122,7 +128,7 @@ def _labour(household: Household) -> Criterion:
 def criteria(household: Household, method: str = "帮扶消除", today: dt.date | None = None) -> list[Criterion]:
     today = today or timezone.localdate()
     return [
-        _income(household, today), _rigid_spending(household), _guarantees(household, today),
+        _income(household, today), _rigid_spending(household, today), _guarantees(household, today),
         _since_identification(household, today), _measures(household, today, method), _labour(household),
     ]  # fmt: skip
 

@@ -290,7 +290,8 @@ def monitored(request: HttpRequest) -> HttpResponse:
         households = households.filter(risk_eliminated=True)
     elif request.GET.get("state") != "all":
         households = households.exclude(risk_eliminated=True)
-    households = households.annotate(last_visit=Max("visits__visited_on")).select_related("region")[:500]
+    households = (households.annotate(last_visit=Max("visits__visited_on")).select_related("region")
+                  .prefetch_related("members", "assistance", "cases")[:500])  # fmt: skip
     cadres = {p.household_id: p.cadre for p in Pairing.objects.filter(
         household__in=households, until__isnull=True).select_related("cadre")}  # fmt: skip
     rows = [(h, cadres.get(h.pk), assistance.plan_problems(h)) for h in households]

@@ -146,6 +146,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("family", "rule_id"),
         "past": past,
         "timeline": timeline(household),
+        "last_visit": household.visits.order_by("-visited_on").first(),
         "plan_problems": [p for p in plan_problems(household) if not p.due],
         "can_reveal": request.user.can("reveal_sensitive"),
         "household_fields": _labelled(
