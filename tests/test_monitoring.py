@@ -576,5 +576,8 @@ def test_the_visit_page_records_a_visit_and_the_household_page_shows_the_timelin
     assert response.status_code == 302, response.content.decode()[:2000]
     visit = Visit.objects.get()
     assert "是否危房户：否 → 是" in visit.changes
+    assert set(household.members.values_list("health", flat=True)) == {
+        "健康"
+    }  # fields not posted stay as they were
     page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
     assert "一户一档" in page and "了解就业需求" in page and "最近走访：2026-03-02" in page

@@ -63,8 +63,9 @@ class FactsForm(forms.Form):
         return [str(Member._meta.get_field(name).verbose_name) for name in MEMBER_FACTS]
 
     def changed(self) -> dict[str, Any]:
-        """The changed cleaned values (the form must be valid)."""
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        """The changed cleaned values (the form must be valid). A field missing from the submission is
+        left alone rather than read as emptied, so a partial post never blanks a fact."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.data}
 
 
 @transaction.atomic
