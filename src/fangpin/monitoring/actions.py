@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fangpin.common.files import save_upload, stamped
 from fangpin.registry import facts
 from fangpin.registry.models import Household
 from fangpin.rules import actions as rule_actions
@@ -51,12 +52,9 @@ def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
 def attach(*, user: Any, household: Household, upload: UploadedFile, kind: str, **links: Any) -> Attachment:
     """Store an uploaded photo or scan under MEDIA_ROOT/monitoring/<household>/ (never served directly)."""
     check_uploads([(kind, upload)])
-    folder = Path(settings.MEDIA_ROOT) / "monitoring" / str(household.pk)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{timezone.now():%Y%m%d%H%M%S%f}-{Path(upload.name).name}"
-    with open(target, "wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
+    target = save_upload(
+        upload, stamped(Path(settings.MEDIA_ROOT) / "monitoring" / str(household.pk), upload.name)
+    )
     return Attachment.objects.create(
         household=household, region_code=household.region_code, kind=kind, name=Path(upload.name).name,
         path=str(target), size=upload.size or target.stat().st_size, uploaded_by=user, **links,

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from fangpin.common.files import save_upload, stamped
 from fangpin.regions.models import Region
 
 from .models import Batch, Event, Item, Status
@@ -36,12 +37,9 @@ def can_review(user: Any, batch: Batch) -> bool:
 def _event(item: Item, kind: str, user: Any, note: str = "", upload: UploadedFile | None = None) -> Event:
     event = Event(item=item, kind=kind, user=user, note=note)
     if upload is not None:
-        folder = Path(settings.MEDIA_ROOT) / "rectification" / str(item.pk)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{timezone.now():%Y%m%d%H%M%S}-{Path(upload.name).name}"
-        with open(target, "wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
+        target = save_upload(
+            upload, stamped(Path(settings.MEDIA_ROOT) / "rectification" / str(item.pk), upload.name)
+        )
         event.file_path, event.file_name = str(target), upload.name
     event.save()
     return event

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from fangpin.audit.actions import record_sensitive_read
 from fangpin.common.crypto import cipher
+from fangpin.common.files import save_upload
 from fangpin.common.tabular import sniff_suffix
 from fangpin.jobs.actions import create_job, enqueue
 from fangpin.jobs.models import Job, Kind
@@ -38,10 +39,7 @@ def queue_import(*, user: Any, upload: UploadedFile, year: int | None) -> Job:
     job = create_job(kind=Kind.IMPORT_REGISTER, user=user, params={"year": year}, input_name=upload.name)
     head = upload.read(8)
     upload.seek(0)
-    target = job.work_dir / f"input{sniff_suffix(upload.name, head)}"
-    with open(target, "wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
+    target = save_upload(upload, job.work_dir / f"input{sniff_suffix(upload.name, head)}")
     job.input_path = str(target)
     job.save(update_fields=["input_path"])
     enqueue(job)
