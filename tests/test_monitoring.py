@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from fangpin.audit.models import AuditEntry
 from fangpin.monitoring import actions, assistance, elimination, notice
-from fangpin.monitoring.models import Clue, Measure, Visit
+from fangpin.monitoring.models import Case, Clue, Measure, Visit
 from fangpin.monitoring.procedure import ELIMINATION, procedure
 from fangpin.monitoring.timeline import timeline
 from fangpin.registry.models import Household, Member
@@ -581,3 +581,32 @@ def test_the_visit_page_records_a_visit_and_the_household_page_shows_the_timelin
     }  # fields not posted stay as they were
     page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
     assert "一户一档" in page and "了解就业需求" in page and "最近走访：2026-03-02" in page
+
+
+def test_the_assistance_pages_pair_add_and_end_a_measure_close_a_case_and_revert(
+    ready, village_cadre, township_reviewer, county_staff, client
+):
+    page = reverse("monitoring:assistance", args=[ready.pk])
+    client.force_login(township_reviewer)
+    assert "已结对0户" in client.get(page).content.decode()  # each cadre's load when assigning
+    client.post(reverse("monitoring:pair", args=[ready.pk]), {"cadre": village_cadre.pk})
+    assert assistance.current_cadre(ready) == village_cadre
+    client.force_login(village_cadre)
+    client.post(reverse("monitoring:add_measure", args=[ready.pk]),
+                {"measure": "就业帮扶|职业技能培训", "start": "2026-08-01", "funding": "1200", "member": ""})  # fmt: skip
+    measure = Measure.objects.get(item="职业技能培训")
+    assert measure.funding == Decimal("1200") and measure.created_by == village_cadre
+    client.post(reverse("monitoring:end_measure", args=[measure.pk]), {"end": "2026-08-02"})
+    measure.refresh_from_db()
+    assert measure.end == dt.date(2026, 8, 2)
+    response = client.post(reverse("monitoring:eliminate", args=[ready.pk]), {"method": "帮扶消除"})
+    case = Case.objects.get(kind="elimination")
+    assert response.url == reverse("monitoring:case", args=[case.pk])
+    client.force_login(county_staff)
+    client.post(reverse("monitoring:close", args=[case.pk]), {"reason": "农户申请暂缓"})
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED and case.events.last().note == "农户申请暂缓"
+    Household.objects.filter(pk=ready.pk).update(risk_eliminated=True, eliminated_month="202608")
+    client.post(reverse("monitoring:revert", args=[ready.pk]), {"reason": "收入再次下降"})
+    ready.refresh_from_db()
+    assert ready.risk_eliminated is False and ready.reversions.get().reason == "收入再次下降"

@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
+from fangpin.api_scope import register_reader
 from fangpin.monitoring.api import router as monitoring_router
 from fangpin.registry import actions as registry_actions
 from fangpin.registry.filters import HouseholdFilter, keyset_page
@@ -30,12 +31,6 @@ api = NinjaAPI(
 
 
 api.add_router("/monitoring", monitoring_router)
-
-
-def _scoped_user(request: HttpRequest):  # type: ignore[no-untyped-def]
-    if not request.user.can("view_register"):
-        raise HttpError(403, "当前角色无权查看台账")
-    return request.user
 
 
 class HouseholdOut(Schema):
@@ -102,7 +97,7 @@ class Revealed(Schema):
 
 @api.get("/households", response=HouseholdPage, tags=["台账"], summary="农户列表（键集分页）")
 def list_households(request: HttpRequest, params: Query[HouseholdFilterIn]) -> dict:
-    user = _scoped_user(request)
+    user = register_reader(request)
     queryset = HouseholdFilter.from_params(params.dict()).apply(Household.objects.for_user(user))
     items, cursor = keyset_page(queryset, params.after, max(1, min(params.limit, 500)))
     return {"items": items, "next": cursor or None, "total": queryset.count()}
@@ -110,17 +105,19 @@ def list_households(request: HttpRequest, params: Query[HouseholdFilterIn]) -> d
 
 @api.get("/households/{household_id}", response=HouseholdDetail, tags=["台账"], summary="农户详情及成员")
 def get_household(request: HttpRequest, household_id: int) -> Household:
-    return get_object_or_404(Household.objects.for_user(_scoped_user(request)), pk=household_id)
+    return get_object_or_404(Household.objects.for_user(register_reader(request)), pk=household_id)
 
 
 @api.get("/members", response=list[MemberOut], tags=["台账"], summary="某户的家庭成员")
 def list_members(request: HttpRequest, household: int) -> list[Member]:
-    return list(Member.objects.for_user(_scoped_user(request)).filter(household_id=household).order_by("id"))
+    return list(
+        Member.objects.for_user(register_reader(request)).filter(household_id=household).order_by("id")
+    )
 
 
 @api.get("/members/{member_id}", response=MemberOut, tags=["台账"], summary="成员详情")
 def get_member(request: HttpRequest, member_id: int) -> Member:
-    return get_object_or_404(Member.objects.for_user(_scoped_user(request)), pk=member_id)
+    return get_object_or_404(Member.objects.for_user(register_reader(request)), pk=member_id)
 
 
 @api.post(
@@ -132,7 +129,7 @@ def get_member(request: HttpRequest, member_id: int) -> Member:
 def reveal_member(request: HttpRequest, member_id: int, field: str) -> dict:
     if field not in registry_actions.SENSITIVE_FIELDS:
         raise HttpError(404, "未知字段")
-    member = get_object_or_404(Member.objects.for_user(_scoped_user(request)), pk=member_id)
+    member = get_object_or_404(Member.objects.for_user(register_reader(request)), pk=member_id)
     try:
         return {"value": registry_actions.reveal(user=request.user, obj=member, field=field)}
     except PermissionDenied as exc:

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from fangpin.jobs.actions import enqueue
-from fangpin.web.views import capability_required, forbidden
+from fangpin.web.views import capability_required, submit
 
 from . import actions
 from .forms import MappingForm, UploadForm
@@ -26,14 +25,13 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         work_dir = settings.MEDIA_ROOT / "rosters"
         work_dir.mkdir(parents=True, exist_ok=True)
-        try:
+
+        def run() -> HttpResponse:
             roster = actions.upload(user=request.user, work_dir=work_dir, **form.cleaned_data)
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error("file", exc)
-        else:
             return redirect("feeds:mapping", pk=roster.pk)
+
+        if response := submit(request, form, run, field="file"):
+            return response
     return render(request, "feeds/upload.html", {"form": form})
 
 

@@ -9,20 +9,14 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
+from fangpin.api_scope import register_reader
 from fangpin.registry.models import Household
 
 from . import actions, assistance, elimination
 from .models import Case, Clue
 
 router = Router(tags=["监测帮扶"])
-
-
-def _user(request: HttpRequest):  # type: ignore[no-untyped-def]
-    if not request.user.can("view_register"):
-        raise HttpError(403, "当前角色无权查看监测帮扶数据")
-    return request.user
 
 
 class CaseOut(Schema):
@@ -63,7 +57,7 @@ def _case(case: Case) -> dict:
 def list_cases(
     request: HttpRequest, kind: str = "", status: str = "open", overdue: bool = False
 ) -> list[dict]:
-    cases = Case.objects.for_user(_user(request)).select_related("household")
+    cases = Case.objects.for_user(register_reader(request)).select_related("household")
     if kind:
         cases = cases.filter(kind=kind)
     if status:
@@ -75,7 +69,9 @@ def list_cases(
 @router.get("/cases/{case_id}", response=CaseOut, summary="程序详情")
 def get_case(request: HttpRequest, case_id: int) -> dict:
     return _case(
-        get_object_or_404(Case.objects.for_user(_user(request)).select_related("household"), pk=case_id)
+        get_object_or_404(
+            Case.objects.for_user(register_reader(request)).select_related("household"), pk=case_id
+        )
     )
 
 
@@ -94,7 +90,7 @@ class ClueOut(Schema):
 
 @router.get("/clues", response=list[ClueOut], summary="线索库")
 def list_clues(request: HttpRequest, status: str = "pending") -> list[Clue]:
-    clues = Clue.objects.for_user(_user(request))
+    clues = Clue.objects.for_user(register_reader(request))
     return list(clues.filter(status=status)[:1000] if status else clues[:1000])
 
 
@@ -136,7 +132,7 @@ class PlanOut(Schema):
     "/households/{household_id}/plan", response=PlanOut, summary="某户的帮扶计划、政策核验和风险消除条件"
 )
 def household_plan(request: HttpRequest, household_id: int) -> dict:
-    household = get_object_or_404(Household.objects.for_user(_user(request)), pk=household_id)
+    household = get_object_or_404(Household.objects.for_user(register_reader(request)), pk=household_id)
     cadre = assistance.current_cadre(household)
     last = household.visits.order_by("-visited_on").first()
     eligible = household.monitoring_category and not household.risk_eliminated
@@ -160,7 +156,7 @@ class VisitDueOut(Schema):
 
 @router.get("/visits/overdue", response=list[VisitDueOut], summary="走访超期的监测户")
 def overdue_visits(request: HttpRequest) -> list[dict]:
-    rows = assistance.overdue_visits(Household.objects.for_user(_user(request)))
+    rows = assistance.overdue_visits(Household.objects.for_user(register_reader(request)))
     return [
         {"household_id": r.household.pk, "household": str(r.household), "last_visit": r.last, "due": r.due,
          "days_over": r.days_over, "cadre": str(r.cadre) if r.cadre else None}

@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from fangpin.accounts.models import User
 from fangpin.accounts.roles import Role
+from fangpin.regions.models import PREFIX_LENGTH, Region, code_range
 from fangpin.registry import facts
 from fangpin.registry.models import Household, Member
 from fangpin.registry.status import age_on
 
+from .actions import attach, check_uploads
 from .models import Case, Measure, Pairing, Visit
 from .procedure import config
 
@@ -83,8 +85,6 @@ def _people(members: list[Member], measure: Measure) -> list[Member]:
 
 
 def _county_name(household: Household) -> str:
-    from fangpin.regions.models import Region
-
     county = (
         Region.objects.filter(code=household.region_code[:6] + "000000")
         .values_list("name", flat=True)
@@ -247,10 +247,18 @@ def current_cadre(household: Household) -> User | None:
 
 def cadres_for(household: Household) -> QuerySet[User]:
     """Users who may be paired with the household: cadres and village/township staff covering it."""
-    users = User.objects.filter(is_active=True, role__in=CADRE_ROLES, region__isnull=False).select_related(
-        "region"
+    code = household.region_code
+    ancestors = {code[:n].ljust(12, "0") for n in PREFIX_LENGTH.values()}  # the regions that contain it
+    return User.objects.filter(
+        is_active=True, role__in=CADRE_ROLES, region__code__in=ancestors
+    ).select_related("region")
+
+
+def cadres_in(region: Region) -> QuerySet[User]:
+    """Cadres and village/township staff anywhere in a region, for the load table."""
+    return User.objects.filter(
+        is_active=True, role__in=CADRE_ROLES, region__code__range=code_range(region.prefix)
     )
-    return users.filter(pk__in=[u.pk for u in users if u.covers(household.region_code)])
 
 
 def cadre_load(users: Iterable[User]) -> dict[int, int]:
@@ -323,8 +331,6 @@ def end_measure(*, user: Any, measure: Measure, end: dt.date) -> Measure:
 @transaction.atomic
 def record_visit(*, user: Any, household: Household, visited_on: dt.date, changes_note: str, notes: str,
                  changes: dict[str, Any] | None = None, uploads: list[tuple[str, UploadedFile]] = ()) -> Visit:  # fmt: skip
-    from .actions import attach, check_uploads
-
     _require(user.role in VISITING_ROLES and user.covers(household.region_code), "当前账号不能记录该户的走访")
     check_uploads(list(uploads))
     if visited_on > timezone.localdate():

@@ -19,6 +19,7 @@ from fangpin.registry.status import SECURE, guarantees
 from fangpin.rules.models import WARNING_FAMILIES
 from fangpin.rules.parameters import value_on
 
+from .models import Case, Reversion
 from .procedure import ELIMINATION, config, procedure
 
 NATURAL = "自然消除"
@@ -149,8 +150,6 @@ def can_revert(user: Any, household: Household) -> bool:
 @transaction.atomic
 def revert(*, user: Any, household: Household, reason: str) -> Any:
     """风险消除回退: the elimination proved unstable; the household is monitored again from today."""
-    from .models import Case, Reversion
-
     if not can_revert(user, household):
         raise PermissionDenied("只有县级审定人员可以办理风险消除回退")
     if not reason.strip():

@@ -10,6 +10,7 @@ from django.db import models
 from fangpin.audit.signals import audited
 from fangpin.common.jsonenc import UnicodeJSONEncoder
 from fangpin.regions.models import ScopedQuerySet
+from fangpin.rules.models import Finding
 
 
 class Source(models.TextChoices):
@@ -19,13 +20,8 @@ class Source(models.TextChoices):
     HOTLINE = "hotline", "热线/社会监督"
 
 
-class Outcome(models.TextChoices):
-    """The result of a home verification (入户核查); the same words as a warning's verification."""
-
-    CONFIRMED = "confirmed", "确认有风险"
-    NO_RISK = "no_risk", "经核实无风险"
-    WRONG_PERSON = "wrong_person", "非本人"
-    ALREADY_HELPED = "already_helped", "已在帮扶"
+# A home verification has the same results as a warning's verification: one list for both.
+Outcome = Finding.Outcome
 
 
 class HouseholdScoped(models.Model):

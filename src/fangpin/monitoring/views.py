@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -18,7 +19,7 @@ from fangpin.regions.models import Region
 from fangpin.registry.facts import FactsForm
 from fangpin.registry.models import Household
 from fangpin.rules.models import WARNING_FAMILIES, Finding
-from fangpin.web.views import capability_required, forbidden, perform
+from fangpin.web.views import capability_required, forbidden, perform, submit
 
 from . import actions, assistance, elimination, notice
 from .forms import (
@@ -72,17 +73,15 @@ def new_clue(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _scoped_household(request, household_id)
     form = ClueForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            clue = actions.report_clue(
-                user=request.user, household=household, source=form.cleaned_data["source"],
-                summary=form.cleaned_data["summary"], reporter=form.cleaned_data["reporter"], uploads=form.uploads(),
-            )  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
+
+        def run() -> HttpResponse:
+            data = form.cleaned_data
+            clue = actions.report_clue(user=request.user, household=household, source=data["source"],
+                                       summary=data["summary"], reporter=data["reporter"], uploads=form.uploads())  # fmt: skip
             return redirect("monitoring:clue", pk=clue.pk)
+
+        if response := submit(request, form, run):
+            return response
     return render(request, "monitoring/clue_new.html", {"form": form, "household": household})
 
 
@@ -108,16 +107,15 @@ def clue_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = VerifyForm(request.POST or None, request.FILES or None) if can_verify else None
     facts_form = FactsForm(request.POST or None, household=household) if can_verify else None
     if request.method == "POST" and form is not None and form.is_valid() and facts_form.is_valid():
-        try:
+
+        def run() -> HttpResponse:
             actions.verify_clue(user=request.user, clue=clue, outcome=form.cleaned_data["outcome"],
                                 note=form.cleaned_data["note"], changes=facts_form.changed(), uploads=form.uploads())  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             messages.success(request, "入户核查已记录")
             return redirect("monitoring:clue", pk=clue.pk)
+
+        if response := submit(request, form, run):
+            return response
     context = {
         "clue": clue, "household": household, "form": form, "facts_form": facts_form,
         "attachments": clue.attachments.all(),
@@ -174,16 +172,15 @@ def open_case(request: HttpRequest, household_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.setdefault("source", clue.source if clue else "cadre")
-        try:
+
+        def run() -> HttpResponse:
             case = actions.open_case(
                 user=request.user, household=household, finding=finding, clue=clue, **data
             )
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             return redirect("monitoring:case", pk=case.pk)
+
+        if response := submit(request, form, run):
+            return response
     return render(request, "monitoring/open_case.html",
                   {"form": form, "household": household, "finding": finding, "clue": clue})  # fmt: skip
 
@@ -297,8 +294,7 @@ def monitored(request: HttpRequest) -> HttpResponse:
     rows = [(h, cadres.get(h.pk), assistance.plan_problems(h)) for h in households]
     if request.GET.get("problems"):
         rows = [row for row in rows if row[2]]
-    users = User.objects.filter(is_active=True, role__in=assistance.CADRE_ROLES, region__isnull=False)
-    users = [u for u in users.select_related("region") if request.user.covers(u.region.code)]
+    users = list(assistance.cadres_in(request.user.region).select_related("region"))
     load = assistance.cadre_load(users)
     context = {
         "rows": rows, "state": request.GET.get("state", ""),
@@ -386,10 +382,8 @@ def end_measure(request: HttpRequest, pk: int) -> HttpResponse:
     measure = get_object_or_404(Measure.objects.for_user(request.user), pk=pk)
 
     def run() -> Any:
-        from datetime import date
-
         try:
-            end = date.fromisoformat(request.POST.get("end", ""))
+            end = dt.date.fromisoformat(request.POST.get("end", ""))
         except ValueError as exc:
             raise ValidationError("请填写结束日期") from exc
         return assistance.end_measure(user=request.user, measure=measure, end=end)
@@ -403,19 +397,17 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
     form = VisitForm(request.POST or None, request.FILES or None)
     facts_form = FactsForm(request.POST or None, household=household)
     if request.method == "POST" and form.is_valid() and facts_form.is_valid():
-        try:
-            assistance.record_visit(
-                user=request.user, household=household, visited_on=form.cleaned_data["visited_on"],
-                changes_note=form.cleaned_data["changes_note"], notes=form.cleaned_data["notes"],
-                changes=facts_form.changed(), uploads=form.uploads(),
-            )  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
+
+        def run() -> HttpResponse:
+            data = form.cleaned_data
+            assistance.record_visit(user=request.user, household=household, visited_on=data["visited_on"],
+                                    changes_note=data["changes_note"], notes=data["notes"],
+                                    changes=facts_form.changed(), uploads=form.uploads())  # fmt: skip
             messages.success(request, "走访已记录")
             return redirect("monitoring:assistance", pk=household.pk)
+
+        if response := submit(request, form, run):
+            return response
     last = household.visits.order_by("-visited_on").first()
     return render(request, "monitoring/visit.html",
                   {"household": household, "form": form, "facts_form": facts_form, "last": last})  # fmt: skip

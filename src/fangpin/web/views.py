@@ -38,6 +38,20 @@ def capability_required(capability: str) -> Callable:
     return decorator
 
 
+def submit(
+    request: HttpRequest, form: Any, run: Callable[[], HttpResponse], field: str | None = None
+) -> HttpResponse | None:
+    """Run a business action for a valid form: its response on success, the 403 page on a refusal, or
+    None after putting the broken rule on the form (on `field`, else the whole form) to show it again."""
+    try:
+        return run()
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        form.add_error(field, exc)
+        return None
+
+
 def perform(request: HttpRequest, run: Callable[[], object], back: str) -> HttpResponse:
     """Run a business action for a form post: a refusal is the 403 page, a broken rule a message on
     the page the user came from."""
