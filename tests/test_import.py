@@ -84,72 +84,156 @@ def test_a_missing_required_column_is_named_and_nothing_is_written(regions, tmp_
     assert_nothing_written()
 
 
-def test_excel_mangled_ids_are_reported_by_row_and_column_and_nothing_is_written(regions, tmp_path):
+def numbered(rows):
+    """The national export's 人口编号 on every row: how a person is placed when the ID names nobody."""
+    for i, row in enumerate(rows, start=1):
+        row["人口编号"] = f"P{i:04d}"
+    return rows
+
+
+def test_ids_excel_turned_into_numbers_are_imported_as_damaged_and_listed_by_row_and_column(
+    regions, tmp_path
+):
+    result = import_register(
+        builders.write_xlsx(tmp_path / "a.xlsx", numbered(standard_rows()), numeric_ids=True)
+    )
+    assert result.ok, result.problems
+    id_faults = [f for f in result.faults if f.column == "证件号码"]
+    assert [(f.row, f.kind) for f in id_faults] == [(r, "id_excel_number") for r in range(4, 9)]
+    assert "Excel" in id_faults[0].message and not any(ch.isdigit() for ch in id_faults[0].message)
+    member = Member.objects.get(name="张建国")
+    assert member.value_faults == {"证件号码": {"kind": "id_excel_number", "shown": member.id_number_masked}}
+    # keyed by 人口编号: the damaged number matches no roster and merges nobody
+    assert member.id_number_hash != cipher().digest(pid(11), "id")
+    assert Member.objects.count() == 5
+
+
+def test_a_damaged_id_without_a_person_number_cannot_be_placed_and_refuses_the_file(regions, tmp_path):
     result = import_register(builders.write_xlsx(tmp_path / "a.xlsx", standard_rows(), numeric_ids=True))
     assert not result.ok
-    id_problems = [p for p in result.problems if p.column == "证件号码"]
-    assert len(id_problems) == 5 and id_problems[0].row == 4
-    assert "Excel" in id_problems[0].message
+    assert {(p.row, p.column) for p in result.problems} == {(r, "人口编号") for r in range(4, 9)}
+    assert "无法确定是哪一个人" in result.problems[0].message
     assert_nothing_written()
 
 
-def test_scientific_notation_and_truncated_ids_in_a_csv_are_reported(regions, tmp_path):
-    rows = standard_rows()
-    rows[0]["证件号码"] = "1.40826E+17"
-    rows[3]["证件号码"] = pid(42, dt.date(1990, 3, 3))[:15] + "000"
+def test_two_people_whose_ids_excel_damaged_to_the_same_number_stay_two_people(regions, tmp_path):
+    rows = numbered(standard_rows())
+    rows[0]["证件号码"] = rows[1]["证件号码"] = "1.40826E+17"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
-    messages = {p.row: p.message for p in result.problems}
-    assert "科学计数法" in messages[2] and "Excel截断" in messages[5]
-    assert_nothing_written()
+    assert result.ok, result.problems
+    assert Member.objects.filter(name__in=["张建国", "李秀英"]).count() == 2
+    assert not [f for f in result.faults if f.kind == "duplicate_person"]
+
+
+def test_scientific_notation_and_truncated_ids_in_a_csv_are_kept_as_faults_naming_no_digits(
+    regions, tmp_path
+):
+    rows = numbered(standard_rows())
+    rows[0]["证件号码"] = "1.40826E+17"
+    truncated = pid(42, dt.date(1990, 3, 3))[:15] + "000"
+    rows[3]["证件号码"] = truncated
+    result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
+    assert result.ok, result.problems
+    kinds = {f.row: f.kind for f in result.faults}
+    assert kinds == {2: "id_excel_number", 5: "id_excel_truncated"}
+    assert all(truncated not in str(f) and truncated[:12] not in f.message for f in result.faults)
+    assert cipher().decrypt(Member.objects.get(name="赵敏").id_number_enc, "id") == truncated
 
 
 def test_an_error_late_in_the_file_still_rolls_back_every_earlier_row(regions, tmp_path, settings):
     rows = standard_rows() * 1
-    rows[-1]["性别"] = "未知"
+    rows[-1]["工资性收入"] = "三万"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows), chunk_size=1)
-    assert not result.ok and result.problems[-1].column == "性别"
+    assert not result.ok and result.problems[-1].column == "工资性收入"
     assert_nothing_written()
     assert not AuditEntry.objects.filter(model__startswith="registry.").exists()
 
 
-def test_every_cell_is_validated_and_all_problems_are_reported_at_once(regions, tmp_path):
+def test_every_value_fault_is_imported_and_listed_by_row_and_column_at_once(regions, tmp_path):
     rows = standard_rows()
     rows[0]["与户主关系"] = "邻居"
     rows[1]["出生日期"] = "1999-01-01"
-    rows[2]["工资性收入"] = "-5"
     rows[3]["家庭成员联系电话"] = "12345"
-    rows[4]["是否危房户"] = "可能"
+    rows[3]["是否危房户"] = rows[4]["是否危房户"] = "可能"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
-    found = {(p.row, p.column) for p in result.problems}
-    assert {
-        (2, "与户主关系"),
-        (3, "出生日期"),
-        (4, "工资性收入"),
-        (5, "家庭成员联系电话"),
-        (6, "是否危房户"),
-    } <= found
-    assert all(p.message for p in result.problems)
+    assert result.ok, result.problems
+    assert {(f.row, f.column, f.kind) for f in result.faults} >= {
+        (2, "与户主关系", "value_unknown"),
+        (3, "出生日期", "birth_mismatch"),
+        (5, "家庭成员联系电话", "phone_invalid"),
+        (5, "是否危房户", "value_unknown"),
+    }
+    assert all(f.message for f in result.faults)
+    zhao = Member.objects.get(name="赵敏")
+    assert zhao.value_faults["家庭成员联系电话"] == {"kind": "phone_invalid", "shown": "1***5"}
+    assert Household.objects.get(household_no="H003").value_faults == {
+        "是否危房户": {"kind": "value_unknown", "shown": "可能"}
+    }
+    assert Member.objects.get(name="张建国").relation == ""  # never guessed
 
 
-def test_duplicate_people_and_households_without_or_with_two_heads_are_refused(regions, tmp_path):
+def test_faults_of_values_refuse_a_strict_import_and_core_numbers_refuse_any_import(regions, tmp_path):
     rows = standard_rows()
-    rows[4]["证件号码"] = rows[3]["证件号码"]
+    rows[3]["家庭成员联系电话"] = "12345"
+    path = builders.write_csv(tmp_path / "a.csv", rows)
+    strict = import_register(path, strict=True)
+    assert not strict.ok and [(p.row, p.column) for p in strict.problems] == [(5, "家庭成员联系电话")]
+    assert_nothing_written()
+    rows[2]["工资性收入"] = "-5"
+    result = import_register(builders.write_csv(tmp_path / "b.csv", rows))
+    assert not result.ok and [(p.row, p.column) for p in result.problems] == [(4, "工资性收入")]
+    assert_nothing_written()
+
+
+def test_an_unconfirmed_import_with_faults_shows_what_it_found_and_writes_nothing(regions, tmp_path):
+    rows = numbered(standard_rows())
+    rows[3]["家庭成员联系电话"] = "12345"
+    rows[0]["证件号码"] = pid(11)[:17] + ("0" if pid(11)[17] != "0" else "1")
+    path = builders.write_csv(tmp_path / "a.csv", rows)
+    preview = import_register(path, confirmed=False)
+    assert not preview.ok and preview.needs_confirmation and not preview.problems
+    assert {c["kind"]: (c["count"], c["rule"]) for c in preview.fault_counts()} == {
+        "id_checksum": (1, "DQ_ID_CHECKSUM"),
+        "phone_invalid": (1, "DQ_PHONE_INVALID"),
+    }
+    assert preview.members.created == 5  # what the import will do once confirmed
+    assert_nothing_written()
+    assert import_register(path, confirmed=True).ok
+    assert Member.objects.count() == 5
+
+
+def test_duplicate_people_and_households_without_or_with_two_heads_are_listed_or_refused_when_strict(
+    regions, tmp_path
+):
+    rows = standard_rows()
+    rows[4]["证件号码"], rows[4]["出生日期"] = rows[3]["证件号码"], rows[3]["出生日期"]
     rows[4]["与户主关系"] = "户主"
     rows[1]["与户主关系"] = "之女"
     rows[0]["与户主关系"] = "之子"
-    result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
-    text = " ".join(str(p) for p in result.problems)
-    assert "与第5行重复" in text and "没有户主" in text and "有2个户主" in text
+    path = builders.write_csv(tmp_path / "a.csv", rows)
+    strict = import_register(path, strict=True)
+    text = " ".join(str(p) for p in strict.problems)
+    assert not strict.ok and "与第5行为同一人" in text and "没有户主" in text
+    result = import_register(path)
+    assert result.ok, result.problems
+    assert {f.kind for f in result.faults} == {"duplicate_person", "head_count"}
+    assert Member.objects.count() == 4  # the second row of the same person is not a second person
+    zhao = Member.objects.get(name="赵敏")
+    assert zhao.value_faults["重复人员"]["kind"] == "duplicate_person"
 
 
-def test_a_15_digit_id_is_converted_and_the_conversion_reported(regions, tmp_path):
+def test_a_15_digit_id_is_converted_and_listed_as_an_old_number(regions, tmp_path):
     rows = standard_rows()
     rows[2]["证件号码"] = "140826800202031"
     rows[2]["出生日期"] = "1980-02-02"
     result = import_register(builders.write_csv(tmp_path / "a.csv", rows))
     assert result.ok, result.problems
-    assert result.conversions == 1 and "已转换为18位" in result.notes[0]
-    assert Member.objects.get(name="王强").id_number_masked.startswith("1408")
+    assert [(f.row, f.kind) for f in result.faults] == [(4, "id_old15")]
+    assert "140826800202031" not in result.faults[0].message
+    member = Member.objects.get(name="王强")
+    assert (
+        member.id_number_masked.startswith("1408") and len(cipher().decrypt(member.id_number_enc, "id")) == 18
+    )
 
 
 def test_reimporting_the_same_file_changes_nothing(regions, tmp_path):
@@ -222,7 +306,7 @@ def test_the_error_workbook_copies_the_input_with_an_explanation_column_and_mark
     rows = standard_rows()
     rows[1]["性别"] = "不详"
     source = builders.write_xlsx(tmp_path / "bad.xlsx", rows)
-    result = import_register(source)
+    result = import_register(source, strict=True)
     report = write_error_report(
         source, result.problems, tmp_path / "report.xlsx", header_row=result.header_row
     )
@@ -236,7 +320,8 @@ def test_the_error_workbook_copies_the_input_with_an_explanation_column_and_mark
     # the corrected report can be uploaded as it is: the explanation column is ignored
     sheet.cell(row=5, column=gender_col).value = "女"
     sheet.parent.save(tmp_path / "fixed.xlsx")
-    assert import_register(tmp_path / "fixed.xlsx").ok
+    fixed = import_register(tmp_path / "fixed.xlsx", strict=True)
+    assert fixed.ok and not fixed.faults
 
 
 def test_a_file_without_a_recognisable_header_is_refused(regions, tmp_path):
@@ -265,10 +350,13 @@ def test_reading_in_a_second_process_gives_the_same_register_and_problems(region
     good = builders.write_xlsx(tmp_path / "a.xlsx", rows)
     assert import_register(good, parallel=True, chunk_size=2).ok
     assert Member.objects.count() == 5
-    rows[4]["性别"] = "不详"
+    rows[4]["工资性收入"] = "不详"
+    rows[3]["性别"] = "不详"
     bad = import_register(builders.write_csv(tmp_path / "b.csv", rows), parallel=True, chunk_size=2)
-    assert [str(p) for p in bad.problems] == [str(p) for p in import_register(tmp_path / "b.csv").problems]
-    assert bad.problems[0].row == 6
+    again = import_register(tmp_path / "b.csv")
+    assert [str(p) for p in bad.problems] == [str(p) for p in again.problems]
+    assert [str(f.as_problem()) for f in bad.faults] == [str(f.as_problem()) for f in again.faults]
+    assert bad.problems[0].row == 6 and bad.faults[0].row == 5
 
 
 def test_dates_formatted_as_dates_in_excel_are_read_as_dates(regions, tmp_path):

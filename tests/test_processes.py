@@ -176,8 +176,27 @@ def test_the_cli_import_shows_progress_and_rejects_with_an_error_report(tmp_path
     data = tmp_path / "data"
     prepared(data, tmp_path)
     rows = builders.standard_rows()
-    rows[0]["证件号码"] = "4.20106E+17"
+    rows[0]["工资性收入"] = "三万"
     result = fangpin(data, "import", str(builders.write_csv(tmp_path / "bad.csv", rows)), check=False)
     assert result.returncode == 1
-    assert "已处理" in result.stderr and "未通过校验" in result.stdout and "科学计数法" in result.stdout
+    assert "已处理" in result.stderr and "未通过校验" in result.stdout and "不是数字" in result.stdout
     assert "错误说明" in result.stdout
+
+
+def test_the_cli_lists_value_faults_and_writes_only_when_told_yes(tmp_path):
+    data = tmp_path / "data"
+    prepared(data, tmp_path)
+    rows = builders.standard_rows()
+    for i, row in enumerate(rows, start=1):
+        row["人口编号"] = f"P{i:04d}"
+    rows[0]["证件号码"] = "4.20106E+17"
+    source = str(builders.write_csv(tmp_path / "faults.csv", rows))
+    asked = fangpin(data, "import", source, check=False, stdin=subprocess.DEVNULL)
+    assert asked.returncode == 1 and "未导入" in asked.stdout and "--yes" in asked.stdout
+    assert (
+        "证件号码被Excel存成数字（末尾数字已丢失）：1处（导入后由规则 DQ_ID_EXCEL_DAMAGED 列出）"
+        in asked.stdout
+    )
+    assert "4.20106E+17" not in asked.stdout
+    done = fangpin(data, "import", source, "--yes")
+    assert "导入成功" in done.stdout and "1处数据疑点已按原值导入" in done.stdout

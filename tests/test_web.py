@@ -118,12 +118,12 @@ def test_a_rejected_upload_offers_the_error_workbook_for_download(
 ):
     client.force_login(county_staff)
     rows = builders.standard_rows()
-    rows[0]["证件号码"] = "1.40826E+17"
+    rows[0]["工资性收入"] = "三万"
     content = builders.write_csv(tmp_path / "a.csv", rows, encoding="gbk").read_bytes()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("registry:import"), {"file": SimpleUploadedFile("名单.csv", content)})
     page = client.get(response.url).content.decode()
-    assert "未通过校验" in page and "科学计数法" in page and "名单_错误说明.xlsx" in page
+    assert "未通过校验" in page and "不是数字" in page and "名单_错误说明.xlsx" in page
     job = Job.objects.get()
     download = client.get(reverse("jobs:download", args=[job.pk]))
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")

@@ -1,4 +1,5 @@
-"""The one `fangpin` command: serve, worker, import, export, regions, users, audit, demo.
+"""The one `fangpin` command: serve, worker, import, export, regions, users, audit, screen, income-policy,
+roster, demo.
 
 Anything else is handed to Django's management commands (`fangpin migrate`, `fangpin shell`, …).
 """
@@ -24,6 +25,8 @@ COMMANDS = {
     "audit",
     "demo",
     "screen",
+    "income-policy",
+    "roster",
     "help",
     "-h",
     "--help",
@@ -90,14 +93,42 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"文件不存在：{path}", file=sys.stderr)
         return 2
-    job = queue_import_path(user=_user(args.user), path=path, year=args.year)
+    user = _user(args.user)
+    job = queue_import_path(
+        user=user,
+        path=path,
+        year=args.year,
+        strict=args.strict,
+        confirmed=args.yes,
+        allow_moves=args.move_people,
+    )
     job = run_with_progress(job.pk, f"导入 {path.name}")
+    _print_import(job)
+    if job.status == "awaiting":
+        if not sys.stdin.isatty():
+            print("未导入：请查看以上数据疑点，确认后加 --yes 重新运行（或加 --strict 按旧规则拒收）。")
+            return 1
+        if input("确认按原值导入并在筛查中列为数据疑点？[y/N] ").strip().lower() not in {"y", "yes", "是"}:
+            print("已取消，台账没有任何改动。")
+            return 1
+        job = queue_import_path(
+            user=user, path=path, year=args.year, confirmed=True, allow_moves=args.move_people
+        )
+        job = run_with_progress(job.pk, f"导入 {path.name}")
+        _print_import(job)
+    return 0 if job.status == "succeeded" else 1
+
+
+def _print_import(job) -> None:  # type: ignore[no-untyped-def]
     print(job.message)
+    for fault in job.summary.get("faults", []):
+        print(f"  {fault['label']}：{fault['count']}处（导入后由规则 {fault['rule']} 列出）")
     for problem in job.problems[:50]:
         print(f"  第{problem['row']}行「{problem['column']}」列：{problem['message']}")
+    if len(job.problems) > 50:
+        print(f"  ……共{len(job.problems)}条，见下方文件")
     if job.result_path:
-        print(f"错误说明：{job.result_path}")
-    return 0 if job.status == "succeeded" else 1
+        print(f"{job.result_name}：{job.result_path}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -226,13 +257,133 @@ def cmd_screen(args: argparse.Namespace) -> int:
     print(job.message)
     if job.status != "succeeded":
         return 1
-    from fangpin.rules.models import ScreeningRun
+    from fangpin.rules.catalogue import rule_by_id
+    from fangpin.rules.models import SUSPECT_LABEL, ScreeningRun
 
     run = ScreeningRun.objects.get(pk=job.summary["run"])
-    for rule_id, count in sorted(run.rule_counts.items(), key=lambda item: -item[1]):
-        if count:
-            print(f"  {rule_id:<45} {count:>7,}")
+    fired = [(rule_id, count) for rule_id, count in run.rule_counts.items() if count]
+    for rule_id, count in sorted(fired, key=lambda item: -item[1]):
+        rule = rule_by_id(rule_id)
+        health = run.health(rule) if rule else None
+        share = health.share_text if health else "—"
+        mark = f"  {SUSPECT_LABEL}（超过{health.threshold_text}）" if health and health.suspect else ""
+        print(f"  {rule_id:<45} {count:>7,} {share:>6}{mark}")
+    if fired:
+        print(
+            "  （占比：发现数占被检查人数/户数的比例；部门预警规则读取部门名册，比例仍按台账的人数/户数计算）"
+        )
     return 0
+
+
+def _refusal(exc: Exception) -> int:
+    """A refused action (permission, validation) as the CLI reports it: its Chinese messages, exit 1."""
+    from django.core.exceptions import ValidationError
+
+    messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+    for message in messages:
+        print(message, file=sys.stderr)
+    return 1
+
+
+def cmd_income_policy(args: argparse.Namespace) -> int:
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from fangpin.audit.context import acting_as
+    from fangpin.registry import income_policy
+
+    if args.action == "list":
+        for row in income_policy.years():
+            policy = row.policy
+            state = "已核实" if policy.line_confirmed else "待核实"
+            switches = "，".join(f"{name}：{value}" for name, value in row.switches)
+            print(
+                f"{policy.year}年  监测范围 {row.line:>7} 元/人·年  {state}  依据：{policy.line_source or '（未填写）'}"
+            )
+            print(f"        {switches}；适用的收入记录 {row.incomes:,} 条")
+        return 0
+    user = _user(args.user)
+    values = {
+        "monitoring_line": args.line, "line_confirmed": args.confirmed, "awards_treatment": args.awards,
+        "special_subsidy_treatment": args.special_subsidy, "claims_counted": args.claims, "divisor": args.divisor,
+        "tolerance": args.tolerance,
+    }  # fmt: skip
+    try:
+        with acting_as(user, source="cli"):
+            change = income_policy.save_policy(user=user, year=args.year, source=args.source, **values)
+    except (PermissionDenied, ValidationError) as exc:
+        return _refusal(exc)
+    print(change.summary())
+    return 0
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    from fangpin.feeds.kinds import KINDS
+
+    if args.action == "kinds":
+        for kind in KINDS.values():
+            columns = "、".join(f.name + ("*" if f.required else "") for f in kind.fields)
+            print(
+                f"{kind.code:<15} {kind.department} · {kind.label}（{'按户' if kind.household_level else '按人'}）"
+            )
+            print(f"{'':<15} 列：{columns}")
+        print("（* 为必需的列）")
+        return 0
+    if args.action == "sources":
+        return _roster_sources(args)
+    return _roster_import(args)
+
+
+def _roster_sources(args: argparse.Namespace) -> int:
+    from django.utils import timezone
+
+    from fangpin.feeds.kinds import KINDS
+    from fangpin.feeds.models import MappingProfile
+
+    profiles = MappingProfile.objects.select_related("updated_by")
+    if args.kind:
+        profiles = profiles.filter(kind=args.kind)
+    if not profiles:
+        print("还没有保存的列对应：第一次请在网页上传名册（部门名册 → 上传名册）并确认列对应。")
+        return 0
+    for profile in profiles:
+        kind = KINDS.get(profile.kind)
+        names = {f.key: f.name for f in kind.fields} if kind else {}
+        who = profile.updated_by.username if profile.updated_by else "—"
+        print(f"{profile.kind:<15} {profile.get_kind_display()}  来源：{profile.source}"
+              f"  （{who}，{timezone.localtime(profile.updated_at):%Y-%m-%d %H:%M}）")  # fmt: skip
+        print(f"{'':<15} " + "；".join(f"{names.get(k, k)} ← 「{v}」" for k, v in profile.mapping.items()))
+    return 0
+
+
+def _roster_import(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from fangpin.audit.context import acting_as
+    from fangpin.feeds.actions import import_file
+    from fangpin.feeds.models import Roster
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"文件不存在：{path}", file=sys.stderr)
+        return 2
+    user = _user(args.user)
+    try:
+        with acting_as(user, source="cli"):
+            job = import_file(user=user, kind=args.kind, source=args.source, period=args.period,
+                              hashed_ids=args.hashed_ids, path=path, work_dir=Path(settings.MEDIA_ROOT) / "rosters")  # fmt: skip
+    except (PermissionDenied, ValidationError) as exc:
+        return _refusal(exc)
+    roster = Roster.objects.get(pk=job.params["roster"])
+    print(f"名册 #{roster.pk}：{roster.get_kind_display()}，来源「{roster.source}」，期间 {roster.period}，"
+          f"按已保存的列对应导入", file=sys.stderr)  # fmt: skip
+    job = run_with_progress(job.pk, f"导入名册 {path.name}")
+    print(job.message)
+    for problem in job.problems[:50]:
+        print(f"  第{problem['row']}行「{problem['column']}」列：{problem['message']}")
+    if job.result_path:
+        print(f"错误说明：{job.result_path}")
+    return 0 if job.status == "succeeded" else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -257,6 +408,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--year", type=int, help="收入年度（默认从文件标题识别）")
     s.add_argument("--user", help="以该用户身份导入（记入审计日志）")
+    s.add_argument("--strict", action="store_true", help="严格模式：有任何数据疑点（如校验位错误）即整体拒收")
+    s.add_argument("--yes", action="store_true", help="发现数据疑点时不再询问，按原值导入")
+    s.add_argument(
+        "--move-people",
+        action="store_true",
+        help="确认人员迁移：已登记在其他户的人迁入文件中的户（否则只列为重复人员）",
+    )
     s.set_defaults(func=cmd_import)
     s = sub.add_parser("export", help="按国家系统格式导出")
     s.add_argument("output")
@@ -286,6 +444,50 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", help="筛查基准日 YYYY-MM-DD（默认今天）")
     s.add_argument("--user", help="以该用户身份运行（记入审计日志）")
     s.set_defaults(func=cmd_screen)
+    s = sub.add_parser("income-policy", help="收入参数：各年度的防止返贫监测范围和收入计算口径")
+    actions = s.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="列出本省各年度的收入参数").set_defaults(func=cmd_income_policy)
+    s = actions.add_parser("set", help="录入新年度或更正某年度的收入参数（须写明依据）")
+    s.add_argument("--year", type=int, required=True, help="年度")
+    s.add_argument("--line", help="防止返贫监测范围（元/人·年）；录入新年度时必填")
+    s.add_argument("--source", required=True, help="依据（文件名称、文号）")
+    confirmed = s.add_mutually_exclusive_group()
+    confirmed.add_argument("--confirmed", dest="confirmed", action="store_const", const=True,
+                           help="已对照省级正式文件核实")  # fmt: skip
+    confirmed.add_argument("--unconfirmed", dest="confirmed", action="store_const", const=False,
+                           help="标为待核实（新年度的默认）")  # fmt: skip
+    treatments = ["income", "offset_expense", "exclude"]
+    s.add_argument(
+        "--awards", choices=treatments, help="产业奖励、就业奖励：计入收入/冲减生产经营性支出/不计入"
+    )
+    s.add_argument("--special-subsidy", choices=treatments, help="专项用于减少生产经营性支出的补贴（同上）")
+    claims = s.add_mutually_exclusive_group()
+    claims.add_argument(
+        "--claims", dest="claims", action="store_const", const=True, help="理赔收入计入转移性收入"
+    )
+    claims.add_argument(
+        "--no-claims", dest="claims", action="store_const", const=False, help="理赔收入不计入"
+    )
+    s.add_argument("--divisor", choices=["annual", "current"], help="人均的分母：年度/当前家庭人口数")
+    s.add_argument("--tolerance", help="与导入值的容差（元/人）")
+    s.add_argument("--user", help="以该用户身份修改（县级管理员；记入审计日志，缺省为操作系统账号）")
+    s.set_defaults(func=cmd_income_policy)
+    s = sub.add_parser(
+        "roster", help="部门名册：按已保存的列对应导入；`kinds` 列出类型，`sources` 列出已保存的来源"
+    )
+    actions = s.add_subparsers(dest="action", required=True)
+    actions.add_parser("kinds", help="列出名册类型及其列").set_defaults(func=cmd_roster)
+    s = actions.add_parser("sources", help="列出已保存列对应的数据来源")
+    s.add_argument("--kind", help="只列此类型")
+    s.set_defaults(func=cmd_roster)
+    s = actions.add_parser("import", help="按该来源已保存的列对应导入名册文件")
+    s.add_argument("file")
+    s.add_argument("--kind", required=True, help="名册类型（见 fangpin roster kinds）")
+    s.add_argument("--source", required=True, help="数据来源，与网页上传时填写的一致")
+    s.add_argument("--period", required=True, help="数据期间（年月），如 202510")
+    s.add_argument("--hashed-ids", action="store_true", help="证件号码已按约定哈希（64位）")
+    s.add_argument("--user", help="以该用户身份导入（记入审计日志，缺省为操作系统账号）")
+    s.set_defaults(func=cmd_roster)
     s = sub.add_parser("demo", help="生成并导入示范县（绛县 140826）")
     s.add_argument("--people", type=int, default=250_000, help="人口数（默认 250000）")
     s.add_argument("--seed", type=int, default=20241026)

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from huey import RedisHuey, SqliteHuey
 
-from fangpin.conf import data_dir, env_bool, env_int, env_str, running_tests
+from fangpin.conf import data_dir, env_bool, env_float, env_int, env_str, running_tests
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -176,6 +176,8 @@ CONTENT_SECURITY_POLICY = {
 FANGPIN_KEY_FILE = env_str("FANGPIN_KEY_FILE", str(DATA_DIR / "keys" / "fangpin-keys.json"))
 FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
 FANGPIN_IMPORT_CHUNK_SIZE = env_int("FANGPIN_IMPORT_CHUNK_SIZE", 2000)
+# a rule whose findings exceed this share of the people/households it reads is marked 疑似规则或数据问题
+FANGPIN_RULE_SUSPECT_SHARE = env_float("FANGPIN_RULE_SUSPECT_SHARE", 0.01)
 # a county's own rule files (TOML, same form as rules/catalogue/), added to the shipped catalogue
 FANGPIN_RULES_DIR = env_str("FANGPIN_RULES_DIR")
 # the province's identification procedure (steps, owners, limits); monitoring/procedure.toml by default

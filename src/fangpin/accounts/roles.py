@@ -51,6 +51,7 @@ CAPABILITIES: dict[str, set[Role]] = {
     "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "verify_warnings": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "open_cases": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
+    "correct_ids": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "view_rectification": {
         Role.COUNTY_ADMIN,
         Role.COUNTY_STAFF,

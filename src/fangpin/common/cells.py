@@ -7,8 +7,8 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-YES = {"是", "Y", "YES", "1", "√", "TRUE", "有"}
-NO = {"否", "N", "NO", "0", "×", "X", "FALSE", "无"}
+YES = frozenset({"是", "Y", "YES", "1", "√", "✓", "TRUE", "有"})
+NO = frozenset({"否", "N", "NO", "0", "×", "✗", "X", "FALSE", "无"})
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),

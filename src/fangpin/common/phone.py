@@ -30,4 +30,6 @@ def mask_phone(value: str) -> str:
         return ""
     if len(value) == 11:
         return value[:3] + "****" + value[-4:]
-    return value[:3] + "*" * max(len(value) - 5, 0) + value[-2:]
+    # other lengths (a landline, or a faulty number kept as it is): at least half is hidden
+    keep_start, keep_end = (3, 2) if len(value) >= 10 else (1, 1)
+    return value[:keep_start] + "*" * max(len(value) - keep_start - keep_end, 1) + value[-keep_end:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +22,8 @@ from fangpin.registry.actions import queue_import_path
 from fangpin.registry.models import Household
 
 from . import monitoring
-from .generator import COUNTY, TOWNSHIPS, write_demo_files
+from .faults import IMPORT_FAULT_RULES
+from .generator import COUNTY, TOWNSHIPS, DemoFiles, write_demo_files
 
 DEMO_PASSWORD = "Demo@2026fp"
 
@@ -84,13 +86,15 @@ def _say(message: str) -> None:
 def _import(path: Path, user: User) -> None:
     from fangpin.cli import run_with_progress
 
-    job = run_with_progress(queue_import_path(user=user, path=path, year=None).pk, f"导入 {path.name}")
+    job = run_with_progress(
+        queue_import_path(user=user, path=path, year=None, confirmed=True).pk, f"导入 {path.name}"
+    )
     _say(f"  {job.message}")
     if job.status != "succeeded":
         raise SystemExit(f"示范数据导入失败：{job.message}；{job.problems[:5]}")
 
 
-def _load_rosters(files, user: User) -> None:  # type: ignore[no-untyped-def]
+def _load_rosters(files: DemoFiles, user: User) -> None:
     """Through the officer's path: upload, the proposed column mapping, import."""
     from django.core.files import File
 
@@ -172,26 +176,45 @@ def _screen(user: User) -> None:
     _say(f"  {job.message}")
 
 
-def build_demo(*, people: int, seed: int, out_dir: str = "", force: bool = False) -> int:
+def load_county(files: DemoFiles) -> User:
+    """The county's files through the users' paths: the region table, the demo logins, last year's and
+    this year's national exports, then the department rosters. Returns the county administrator."""
+    with acting_as(None, source="cli"):
+        result = load_region_file(files.regions)
+    _say(f"  行政区划：新增 {result.created}，未变 {result.unchanged}")
+    admin = _ensure_users()["xian_admin"]
+    for path in files.register_files:
+        _import(path, admin)
+    _load_rosters(files, admin)
+    return admin
+
+
+def build_demo(
+    *,
+    people: int,
+    seed: int,
+    out_dir: str = "",
+    force: bool = False,
+    import_faults: Collection[str] = IMPORT_FAULT_RULES,
+) -> int:
+    """Writes the county with its seeded faults (truth.csv beside the files), imports it through the users'
+    paths, screens it, and adds the monitoring work of the demo logins' village."""
     started = time.monotonic()
     out = Path(out_dir) if out_dir else Path(settings.DATA_DIR) / "demo"
-    year = timezone.localdate().year - 1
+    today = timezone.localdate()
+    year = today.year - 1
     if Household.objects.exists() and not force:
         _say("台账中已有数据，跳过生成和导入（如需重建请加 --force 或删除数据目录）。")
     else:
         _say(f"生成示范县 {COUNTY[1]}（{COUNTY[0][:6]}），约 {people:,} 人，随机种子 {seed} ……")
-        files = write_demo_files(out, people=people, seed=seed, year=year)
+        files = write_demo_files(
+            out, people=people, seed=seed, year=year, today=today, import_faults=import_faults
+        )
         _say(
             f"  已写出 {files.households:,} 户 {files.people:,} 人：{files.members.name}、{files.monitoring.name}"
-            f"（{time.monotonic() - started:.0f} 秒）"
+            f"（{time.monotonic() - started:.0f} 秒）；预设问题 {files.seeded} 处，见 {files.truth.name if files.truth else ''}"
         )
-        with acting_as(None, source="cli"):
-            result = load_region_file(files.regions)
-        _say(f"  行政区划：新增 {result.created}，未变 {result.unchanged}")
-        admin = _ensure_users()["xian_admin"]
-        _import(files.members, admin)
-        _import(files.monitoring, admin)
-        _load_rosters(files, admin)
+        admin = load_county(files)
         _screen(admin)
         users = _ensure_users()
         _rectification(admin, users["zhen_gujiang"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -30,6 +31,10 @@ def _scan(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, "扫描件（示例）：申请人签字、按手印".encode())
 
 
+# how the national export names some measures, and the catalogue's item for them
+EXPORT_NAMES = {"低保": "农村最低生活保障", "残疾人补贴": "残疾人两项补贴"}
+
+
 def _measures_from_register(households: list[Household], user: User) -> int:
     """The imported 帮扶措施 columns become measure rows (bulk, with one audit entry each)."""
     rows = []
@@ -44,7 +49,7 @@ def _measures_from_register(households: list[Household], user: User) -> int:
             if not items or start is None:
                 continue
             for name in names:
-                known = assistance.item(group, name)
+                known = assistance.item(group, EXPORT_NAMES.get(name, name))
                 rows.append(Measure(household=h, region_code=h.region_code, group=group, item=(known or items[0]).name,
                                     start=start, note="" if known else f"导入：{name}", created_by=user))  # fmt: skip
     Measure.objects.bulk_create(rows, batch_size=2000)
@@ -136,9 +141,11 @@ def build(county: User, township: User, village_user: User, cadres: list[User]) 
             if done >= 2:  # through the inbox: a hotline call verified at home
                 clue = actions.report_clue(user=village_user, household=h, source="hotline",
                                            summary="12317热线反映：家中有人重病住院，医疗支出较大")  # fmt: skip
-                actions.verify_clue(
-                    user=village_user, clue=clue, outcome="confirmed", note="入户核实属实（示范数据）"
-                )
+                # the facts found at home back the risk 因病: the patient and the bills
+                patient = h.members.order_by("id").first()
+                found = {f"m{patient.pk}-health": "患有大病", "h-compliant_self_pay": Decimal("18000")}
+                actions.verify_clue(user=village_user, clue=clue, outcome="confirmed", changes=found,
+                                    note="入户核实属实：户主重病住院，合规自付医疗费用约1.8万元（示范数据）")  # fmt: skip
                 case = actions.open_case(user=village_user, household=h, source="", clue=clue,
                                          proposed_category="边缘易致贫户", risk_types="因病")  # fmt: skip
             else:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import re
-
 from django import forms
 
 from fangpin.web.forms import table_file
 
+from .actions import PERIOD
 from .kinds import RosterKind
 
 
@@ -24,7 +23,7 @@ class UploadForm(forms.Form):
 
     def clean_period(self) -> str:
         period = self.cleaned_data["period"].strip()
-        if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", period):
+        if not PERIOD.fullmatch(period):
             raise forms.ValidationError("请填写年月，如 202510")
         return period
 

@@ -67,7 +67,9 @@ class Roster(models.Model):
     matched = models.PositiveIntegerField("匹配到台账", default=0)
     unmatched = models.PositiveIntegerField("未匹配", default=0)
     message = models.CharField("说明", max_length=1000, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, verbose_name="上传人")
+    # empty for a roster loaded at the command line without --user (the OS account is in the audit log)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                    verbose_name="上传人")  # fmt: skip
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

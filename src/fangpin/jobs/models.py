@@ -27,11 +27,12 @@ class Status(models.TextChoices):
     RUNNING = "running", "进行中"
     SUCCEEDED = "succeeded", "已完成"
     REJECTED = "rejected", "未通过校验"
+    AWAITING = "awaiting", "待确认"  # checked and rolled back: the user reads what was found, then confirms
     FAILED = "failed", "出错"
     INTERRUPTED = "interrupted", "已中断"
 
 
-FINISHED = {Status.SUCCEEDED, Status.REJECTED, Status.FAILED, Status.INTERRUPTED}
+FINISHED = {Status.SUCCEEDED, Status.REJECTED, Status.FAILED, Status.INTERRUPTED, Status.AWAITING}
 
 
 class JobQuerySet(models.QuerySet):

@@ -1,12 +1,14 @@
 """The national layouts (formats §2 户成员信息 and §3 监测对象信息): columns, synonyms, kinds, targets.
 
+The values an enumerated column may hold are in `vocabularies` (one table for every column).
+
 One definition serves the importer (header matching, cell parsing) and the exporter (column order).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import choices
 
@@ -18,8 +20,6 @@ class Column:
     kind: str = "text"  # text enum yesno money money_signed area int decimal date month id phone list
     synonyms: tuple[str, ...] = ()
     required: bool = False
-    values: tuple[str, ...] = ()
-    value_synonyms: dict[str, str] = field(default_factory=dict)
     max_length: int = 64
 
     @property
@@ -45,18 +45,17 @@ PERSON_COLUMNS: tuple[Column, ...] = (
     C("人口编号", "member.person_no", max_length=40),
     C("姓名", "member.name", required=True),
     C("证件号码", "member.id_number", "id", synonyms=("身份证号", "身份证号码", "公民身份号码"), required=True),
-    C("证件类型", "member.id_type", "enum", values=choices.ID_TYPES, value_synonyms={"居民身份证": "身份证"}),
-    C("与户主关系", "member.relation", "enum", required=True, values=choices.RELATIONS,
-      value_synonyms={"本人": "户主", "妻": "配偶", "夫": "配偶", "子": "之子", "女": "之女"}),
-    C("性别", "member.gender", "enum", values=choices.GENDERS, value_synonyms=choices.GENDER_SYNONYMS),
+    C("证件类型", "member.id_type", "enum"),
+    C("与户主关系", "member.relation", "enum", required=True),
+    C("性别", "member.gender", "enum"),
     C("出生日期", "member.birth_date", "date"),
     C("民族", "member.ethnicity"),
     C("政治面貌", "member.political_status"),
     C("文化程度", "member.education"),
     C("在校生状况", "member.school_status"),
     C("义务教育阶段未上学原因", "member.dropout_reason", synonyms=("失学或辍学原因",)),
-    C("健康状况", "member.health", "enum", values=choices.HEALTH),
-    C("劳动技能", "member.labour_skill", "enum", values=choices.LABOUR_SKILLS),
+    C("健康状况", "member.health", "enum"),
+    C("劳动技能", "member.labour_skill", "enum"),
     C("务工时间（月）", "member.work_months", "decimal"),
     C("务工所在地", "member.work_place", max_length=128),
     C("务工企业名称", "member.work_employer", max_length=128),
@@ -70,9 +69,8 @@ PERSON_COLUMNS: tuple[Column, ...] = (
     C("公益性岗位", "member.public_welfare_post"),
     C("公益性岗位(月数)", "member.public_welfare_post_months", "decimal"),
     C("家庭成员联系电话", "member.phone", "phone", synonyms=("联系电话",)),
-    C("户类型", "household.household_type", "enum", values=choices.HOUSEHOLD_TYPES,
-      value_synonyms=choices.HOUSEHOLD_TYPE_SYNONYMS),
-    C("监测对象类别", "household.monitoring_category", "enum", values=choices.MONITORING_CATEGORIES),
+    C("户类型", "household.household_type", "enum"),
+    C("监测对象类别", "household.monitoring_category", "enum"),
     C("户联系电话", "household.phone", "phone"),
     C("当前家庭人口数", "household.current_size", "int"),
     C("年度家庭人口数", "household.annual_size", "int"),
@@ -123,9 +121,8 @@ MONITORING_COLUMNS: tuple[Column, ...] = (
     C("识别监测时间", "household.identified_month", "month"),
     C("风险是否已消除", "household.risk_eliminated", "yesno"),
     C("消除监测时间", "household.eliminated_month", "month"),
-    C("风险消除方式", "household.elimination_method", "enum", values=choices.ELIMINATION_METHODS),
-    *(C(f"致贫/返贫风险{i}", f"household.risk_{i}", "enum", values=choices.RISK_TYPES,
-        value_synonyms=choices.RISK_SYNONYMS, synonyms=(f"返贫致贫风险{i}", f"风险类型{i}"))
+    C("风险消除方式", "household.elimination_method", "enum"),
+    *(C(f"致贫/返贫风险{i}", f"household.risk_{i}", "enum", synonyms=(f"返贫致贫风险{i}", f"风险类型{i}"))
       for i in range(1, 6)),
     *(C(group, f"measure.{group}", "list") for group in choices.MEASURE_GROUPS),
     C("实施开发式帮扶措施情况", "household.development_measure_status"),

@@ -29,15 +29,16 @@ from fangpin.audit.models import Action
 from fangpin.common import cells
 from fangpin.common.bulk import fast_insert
 from fangpin.common.crypto import cipher
-from fangpin.common.idnumber import mask_id
+from fangpin.common.idnumber import UNUSABLE_FAULTS, mask_id
 from fangpin.common.phone import mask_phone
 from fangpin.common.tabular import UnreadableFile, estimate_rows, iter_rows
 from fangpin.regions.models import Level, Region
 
+from . import faults
 from . import income as income_rules
 from .columns import HEADER_LOOKUP, MONITORING_COLUMNS, Column, header_key
 from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
-from .rows import Problem, RowCells, stream_rows
+from .rows import Fault, FaultKind, Problem, RowCells, stream_rows
 
 HEADER_SEARCH_ROWS = 12
 MIN_HEADER_MATCHES = 4
@@ -71,6 +72,10 @@ class ImportResult:
     conversions: int = 0
     income_discrepancies: int = 0
     unknown_columns: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    strict: bool = False
+    needs_confirmation: bool = False  # value faults found: nothing written until the user confirms
+    moves: int = 0  # people moved from another household (only when moves were confirmed)
 
     @property
     def changed(self) -> bool:
@@ -91,7 +96,20 @@ class ImportResult:
             "income_discrepancies": self.income_discrepancies,
             "unknown_columns": self.unknown_columns,
             "notes": self.notes[:200],
+            "faults": self.fault_counts(),
+            "fault_count": len(self.faults),
+            "needs_confirmation": self.needs_confirmation,
+            "strict": self.strict,
+            "moves": self.moves,
         }
+
+    def fault_counts(self) -> list[dict[str, Any]]:
+        """Counts by kind, with the Chinese name and the rule that will list them after the import."""
+        counts = Counter(f.kind for f in self.faults)
+        return [
+            {"kind": kind, "label": faults.label(kind), "count": n, "rule": faults.FAULT_TYPES[kind].rule}
+            for kind, n in counts.most_common()
+        ]
 
 
 class Rollback(Exception):
@@ -108,6 +126,10 @@ class ParsedRow:
     income: dict[str, Any]
     extra: dict[str, str]
     problems: list[Problem]
+    member_faults: dict[str, dict[str, str]] = field(default_factory=dict)
+    household_faults: dict[str, dict[str, str]] = field(default_factory=dict)
+    id_unusable: bool = False  # keyed by 人口编号: the number names nobody
+    duplicate_of: int = 0  # the file's earlier row of the same person: this row is not written
 
 
 @dataclass
@@ -127,12 +149,69 @@ class Header:
 
 
 def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
-    """The header is the row among the first few that matches most known column names."""
+    """The header is the row among the first few that matches most known column names.
+
+    National exports may split it over two rows with merged cells: 家庭成员信息 merged over 姓名,
+    证件号码…; 致贫/返贫风险 merged over 1, 2…; 户编号 merged down both rows. A merge keeps its label
+    in its first cell only, so an upper label is carried over the cells after it. When the row just
+    above or below continues the header (mostly header labels or sub-labels, nothing like data) and
+    the two together name more known columns, each column takes the lower label if it is a known
+    column, else upper and lower joined, else the upper one; the data starts after the lower row."""
+    subtotals = {"小计", "合计"}
+    rows = iter(rows)
+
+    def known(label: str) -> bool:
+        return header_key(label) in HEADER_LOOKUP
+
+    def score(labels: list[str]) -> int:
+        return sum(1 for label in labels if label and known(label))
+
+    def texts(values: list[object]) -> list[str]:
+        return [cells.text(v) for v in values]
+
+    def combine(upper: list[str], lower: list[str]) -> list[str]:
+        labels: list[str] = []
+        carried = ""  # the label of a merge across columns, over the cells after its first
+        for i in range(max(len(upper), len(lower))):
+            up = upper[i] if i < len(upper) else ""
+            low = lower[i] if i < len(lower) else ""
+            carried = up if up and low else carried if low and not up else ""
+            group = up or carried
+            if not low or not group:
+                labels.append(up or low)  # merged down both rows, or a label in one row only
+            elif known(low):
+                labels.append(low)
+            elif known(group + low) or known(low + group):  # 致贫/返贫风险 + 1; 其他 + 转移性收入
+                labels.append(group + low if known(group + low) else low + group)
+            elif low in subtotals and known(group):
+                labels.append(group)
+            else:
+                labels.append(f"{group}-{low}")
+        return labels
+
+    def data_like(values: list[object]) -> bool:
+        for v in values:
+            if isinstance(v, dt.date | bool):
+                return True
+            if isinstance(v, int | float) and not (float(v).is_integer() and 0 < v < 100):
+                return True  # a header's numbers are sub-labels (1, 2, …), not amounts
+            text = cells.text(v)
+            if len(text) >= 5 and text.isdigit():
+                return True  # an ID, a phone, a household number
+        return False
+
+    def continues(other: list[object], merged: list[str], alone: int) -> bool:
+        if data_like(other) or score(merged) <= alone:
+            return False
+        filled = [(i, text) for i, text in enumerate(texts(other)) if text]
+        fitting = sum(1 for i, text in filled if known(text) or (i < len(merged) and known(merged[i])))
+        return bool(filled) and fitting * 3 >= len(filled) * 2
+
     seen: list[tuple[int, list[object]]] = []
     best: tuple[int, int] | None = None  # (matches, index in seen)
     for number, values in rows:
         seen.append((number, values))
-        matches = sum(1 for v in values if v is not None and header_key(cells.text(v)) in HEADER_LOOKUP)
+        matches = score(texts(values))
         if matches >= MIN_HEADER_MATCHES and (best is None or matches > best[0]):
             best = (matches, len(seen) - 1)
         if len(seen) >= HEADER_SEARCH_ROWS:
@@ -140,12 +219,27 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
     if best is None:
         return None
     index = best[1]
+    if index == len(seen) - 1 and (following := next(rows, None)) is not None:
+        seen.append(following)  # the lower header row may lie just past the rows searched
     number, values = seen[index]
+    labels, first = texts(values), index
+    candidates = []
+    if index > 0 and seen[index - 1][0] == number - 1:
+        upper = seen[index - 1][1]
+        candidates.append((combine(texts(upper), labels), upper, index - 1, index))
+    if index + 1 < len(seen) and seen[index + 1][0] == number + 1:
+        lower = seen[index + 1][1]
+        candidates.append((combine(labels, texts(lower)), lower, index, index + 1))
+    fitting = [c for c in candidates if continues(c[1], c[0], best[0])]
+    note = ""
+    if fitting:
+        merged, _, first, last = max(fitting, key=lambda c: score(c[0]))
+        labels, number = merged, seen[last][0]
+        note = f"表头为两行（第{seen[first][0]}–{number}行），已合并"
     columns: list[tuple[int, Column]] = []
     extras: list[tuple[int, str]] = []
     used: set[str] = set()
-    for i, raw in enumerate(values):
-        label = cells.text(raw)
+    for i, label in enumerate(labels):
         if not label or label == ERROR_COLUMN:
             continue
         column = HEADER_LOOKUP.get(header_key(label))
@@ -154,8 +248,8 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
         else:
             used.add(column.target)
             columns.append((i, column))
-    titles = [" ".join(cells.text(v) for v in vals if v is not None) for _, vals in seen[:index]]
-    return Header(number, columns, extras, titles)
+    titles = [" ".join(cells.text(v) for v in vals if v is not None) for _, vals in seen[:first]]
+    return Header(number, columns, extras, [*titles, note] if note else titles)
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -165,10 +259,11 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
 
 
 class _Importer:
-    def __init__(self, header: Header, year: int, result: ImportResult) -> None:
+    def __init__(self, header: Header, year: int, result: ImportResult, *, allow_moves: bool = False) -> None:
         self.header = header
         self.year = year
         self.result = result
+        self.allow_moves = allow_moves
         self.cipher = cipher()
         self.policy = income_rules.policy_for(year)
         villages = Region.objects.filter(level=Level.VILLAGE).select_related("parent")
@@ -179,9 +274,16 @@ class _Importer:
         self.head_rows: Counter[str] = Counter()
         self.head_name: dict[str, str] = {}
         self.applied_head_name: dict[str, str] = {}
-        self.seen_ids: dict[str, int] = {}
+        self.seen_ids: dict[str, tuple[int, str]] = {}  # member key → (first row, household key)
+        self.late_faults: dict[str, dict[str, dict[str, str]]] = {}  # member key → faults found later
+        self.late_household_faults: dict[str, dict[str, dict[str, str]]] = {}
         self.needs_divisor: set[str] = set()  # household keys without a 人口数 column
         self.has_income = any(c.entity == "income" for _, c in header.columns)
+        columns = [c for _, c in header.columns]
+        # the file's columns decide which recorded faults it can confirm or clear
+        self.member_labels = {c.label for c in columns if c.entity == "member"}
+        self.household_labels = {c.label for c in columns if c.entity in ("household", "income", "region")}
+        self.household_labels.add("户编号")
 
     # -- validation --
 
@@ -192,20 +294,52 @@ class _Importer:
         if row.notes:
             self.result.conversions += len(row.notes)
             self.result.notes.extend(row.notes)
+        row_faults = list(row.faults)
         head_id = household.pop("head_id", "")
         key = household.pop("household_no", "") or ""
-        if not key and head_id:
+        head_id_fault = next((f.kind for f in row_faults if f.column == "户主证件号码"), "")
+        if not key and head_id and head_id_fault in UNUSABLE_FAULTS:
+            problems.append(
+                Problem(number, "户主证件号码", "没有户编号，户主证件号码又已损坏：无法确定是哪一户")
+            )
+        elif not key and head_id:
             key = "HZ" + self.cipher.digest(head_id, "id")[:24]
         if not key and not any(p.column in {"户编号", "户主证件号码"} for p in problems):
             problems.append(Problem(number, "户编号", "必填，不能为空"))
         region = self._region(number, row.parsed["region"], problems)
-        if id_number := member.get("id_number"):
-            digest = self.cipher.digest(id_number[:18], "id")
-            member["id_hash"] = digest
-            if (first := self.seen_ids.get(digest)) is not None:
-                problems.append(Problem(number, "证件号码", f"与第{first}行重复（同一人出现两次）"))
+        id_fault = next((f.kind for f in row_faults if f.column == faults.ID_COLUMN), "")
+        id_unusable = id_fault in UNUSABLE_FAULTS
+        member_key = ""
+        if id_unusable:
+            if person_no := member.get("person_no"):
+                member_key = self.cipher.digest(f"人口编号:{person_no}", "id")
             else:
-                self.seen_ids[digest] = number
+                problems.append(
+                    Problem(
+                        number, "人口编号", "证件号码无效且没有人口编号：无法确定是哪一个人，请补上人口编号"
+                    )
+                )
+        elif id_number := member.get("id_number"):
+            member_key = self.cipher.digest(id_number[:18], "id")
+        member["id_hash"] = member_key
+        duplicate_of = 0
+        if member_key:
+            if (first := self.seen_ids.get(member_key)) is not None:
+                duplicate_of = first[0]
+                fault = Fault(
+                    number,
+                    faults.ID_COLUMN,
+                    FaultKind.DUPLICATE,
+                    f"与第{first[0]}行为同一人（同一人出现两次）",
+                )
+                row_faults.append(fault)
+                self.late_faults.setdefault(member_key, {})[faults.DUPLICATE_KEY] = {
+                    "kind": FaultKind.DUPLICATE,
+                    "shown": f"户编号{key}（第{number}行）" if key != first[1] else f"第{number}行",
+                }
+            else:
+                self.seen_ids[member_key] = (number, key)
+        household_faults: dict[str, dict[str, str]] = {}
         if key and not any(p.column == "户编号" for p in problems):
             signature = hash(
                 (*sorted((k, repr(v)) for k, v in household.items()), region.pk if region else 0)
@@ -214,13 +348,34 @@ class _Importer:
                 self.household_signature[key] = (signature, number)
             elif self.household_signature[key][0] != signature:
                 first_row = self.household_signature[key][1]
-                problems.append(
-                    Problem(number, "户编号", f"同一户（{key}）的户级信息与第{first_row}行不一致")
+                row_faults.append(
+                    Fault(
+                        number,
+                        "户编号",
+                        FaultKind.HOUSEHOLD_MISMATCH,
+                        f"同一户的户级信息与第{first_row}行不一致",
+                    )
                 )
-            if member.get("relation") == "户主":
+                self.late_household_faults.setdefault(key, {})["户编号"] = {
+                    "kind": FaultKind.HOUSEHOLD_MISMATCH,
+                    "shown": f"第{first_row}行与第{number}行",
+                }
+            if member.get("relation") == "户主" and not duplicate_of:
                 self.head_rows[key] += 1
                 self.head_name[key] = member.get("name", "")
-        return ParsedRow(number, key, region, household, member, row.parsed["income"], row.extra, problems)
+        member_faults: dict[str, dict[str, str]] = {}
+        for fault in row_faults:
+            if not faults.FAULT_TYPES[fault.kind].stored or fault.kind == FaultKind.HOUSEHOLD_MISMATCH:
+                continue
+            if fault.kind == FaultKind.DUPLICATE:
+                continue  # recorded on the first row's member (late_faults)
+            target = member_faults if fault.column in self.member_labels else household_faults
+            target[fault.column] = {"kind": fault.kind, "shown": fault.shown}
+        self.result.faults.extend(row_faults)
+        parsed = ParsedRow(number, key, region, household, member, row.parsed["income"], row.extra, problems)
+        parsed.member_faults, parsed.household_faults = member_faults, household_faults
+        parsed.id_unusable, parsed.duplicate_of = id_unusable, duplicate_of
+        return parsed
 
     def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
         if code := data.get("code"):
@@ -237,14 +392,12 @@ class _Importer:
         return region
 
     def finish_checks(self) -> None:
+        """Households without a 户主 or with several: DQ_HEAD_COUNT lists them after the import."""
         for key, (_, first_row) in self.household_signature.items():
             heads = self.head_rows.get(key, 0)
-            if heads == 0:
-                self.result.problems.append(Problem(first_row, "与户主关系", f"户编号{key}的家庭没有户主"))
-            elif heads > 1:
-                self.result.problems.append(
-                    Problem(first_row, "与户主关系", f"户编号{key}的家庭有{heads}个户主")
-                )
+            if heads != 1:
+                message = f"户编号{key}的家庭没有户主" if heads == 0 else f"户编号{key}的家庭有{heads}个户主"
+                self.result.faults.append(Fault(first_row, "与户主关系", FaultKind.HEAD_COUNT, message))
 
     # -- writing --
 
@@ -344,6 +497,8 @@ class _Importer:
                 changed["region_code"] = (None, row.region.code)
             if key in self.head_name:
                 changed |= self._assign(household, {"head_name": self.head_name[key]})
+            recorded = self._merged(household.value_faults, row.household_faults, self.household_labels)
+            changed |= self._assign(household, {"value_faults": recorded})
             self.applied_head_name[key] = household.head_name
             if self.has_income:
                 record, income_changed = self._income_values(
@@ -394,17 +549,29 @@ class _Importer:
     def _apply_members(
         self, rows: list[ParsedRow], households: dict[str, Household], entries: list[audit.PendingEntry]
     ) -> None:
+        rows = [r for r in rows if not r.duplicate_of]
         existing = {
             m.id_number_hash: m
             for m in Member.objects.filter(id_number_hash__in=[r.member["id_hash"] for r in rows])
         }
+        # a person whose damaged ID the village has corrected is found by 人口编号, and keeps the true ID
+        unusable = [
+            r.member["person_no"] for r in rows if r.id_unusable and r.member["id_hash"] not in existing
+        ]
+        corrected = (
+            {m.person_no: m for m in Member.objects.filter(person_no__in=unusable)} if unusable else {}
+        )
         to_create: list[Member] = []
         updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
+        moved: set[int] = set()
         for row in rows:
             household = households[row.household_key]
             values = dict(row.member)
             id_number, digest = values.pop("id_number"), values.pop("id_hash")
+            member_faults = row.member_faults
             member = existing.get(digest)
+            if member is None and row.id_unusable and (member := corrected.get(values.get("person_no", ""))):
+                member_faults = {k: v for k, v in member_faults.items() if k != faults.ID_COLUMN}
             if member is None:
                 member = Member(
                     household=household,
@@ -415,9 +582,38 @@ class _Importer:
                 )
                 self._assign(member, values)
                 member.extra = row.extra
+                member.value_faults = member_faults
+                member.id_fault = _id_fault(member_faults)
                 to_create.append(member)
                 continue
-            changed = self._assign(member, values)
+            recorded = self._merged(member.value_faults, member_faults, self.member_labels)
+            if member.household_id != household.pk and not self.allow_moves:
+                # never a silent move: the person stays where the register has them, and is listed
+                recorded = member.value_faults | {
+                    faults.DUPLICATE_KEY: {
+                        "kind": FaultKind.DUPLICATE,
+                        "shown": f"户编号{row.household_key}（第{row.number}行）",
+                    }
+                }
+                self.result.faults.append(
+                    Fault(
+                        row.number,
+                        faults.ID_COLUMN,
+                        FaultKind.DUPLICATE,
+                        "此人已登记在另一户中：未迁移（确认人员迁移后才迁入本户）",
+                    )
+                )
+                changed = self._assign(member, {"value_faults": recorded, "id_fault": _id_fault(recorded)})
+                if changed:
+                    updates.append((member, changed))
+                continue
+            recorded.pop(faults.DUPLICATE_KEY, None)
+            changed = self._assign(
+                member, values | {"value_faults": recorded, "id_fault": _id_fault(recorded)}
+            )
+            if member.household_id != household.pk:
+                moved.add(member.pk)
+                self.result.moves += 1
             for name, value in (("household_id", household.pk), ("region_code", household.region_code)):
                 if getattr(member, name) != value:
                     changed[name] = (getattr(member, name), value)
@@ -434,8 +630,21 @@ class _Importer:
         for member in to_create:
             entries.append(self._create_entry(member, member.household_id))
         self.result.members.created += len(to_create)
-        self._bulk_update(Member, updates, entries, lambda m: m.household_id)
+        self._bulk_update(
+            Member,
+            updates,
+            entries,
+            lambda m: m.household_id,
+            detail=lambda m: "人员迁移（导入时确认）" if m.pk in moved else "导入更新",
+        )
         self.result.members.updated += len(updates)
+
+    @staticmethod
+    def _merged(
+        recorded: dict[str, dict[str, str]], found: dict[str, dict[str, str]], labels: set[str]
+    ) -> dict[str, dict[str, str]]:
+        """The faults a file's columns show replace what earlier files showed in those columns."""
+        return {k: v for k, v in recorded.items() if k not in labels} | found
 
     def _create_entry(self, obj: Any, household_id: int) -> audit.PendingEntry:
         return audit.PendingEntry(
@@ -454,6 +663,7 @@ class _Importer:
         updates: list,
         entries: list[audit.PendingEntry],
         household_of: Callable[[Any], int],
+        detail: Callable[[Any], str] = lambda obj: "导入更新",
     ) -> None:
         if not updates:
             return
@@ -480,7 +690,7 @@ class _Importer:
                     region_code=obj.region_code,
                     before={k: audit.jsonable(old) for k, (old, _) in visible.items()},
                     after={k: audit.jsonable(new) for k, (_, new) in visible.items()},
-                    detail="导入更新",
+                    detail=detail(obj),
                 )
             )
 
@@ -507,7 +717,34 @@ class _Importer:
                 changed = self._assign(record, {"divisor_size": size, "computed_per_capita": per_capita})
                 income_updates.append((record, changed))
         self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
+        self._apply_late_faults(entries)
         audit.append(entries)
+
+    def _apply_late_faults(self, entries: list[audit.PendingEntry]) -> None:
+        """Faults only a later row shows: a person met twice, a household whose rows disagree."""
+        for model, late, key_field in (
+            (Member, self.late_faults, "id_number_hash"),
+            (Household, self.late_household_faults, "household_no"),
+        ):
+            updates = []
+            for obj in model.objects.filter(**{f"{key_field}__in": list(late)}):
+                recorded = obj.value_faults | late[getattr(obj, key_field)]
+                if changed := self._assign(obj, {"value_faults": recorded}):
+                    updates.append((obj, changed))
+            household_of = (lambda m: m.household_id) if model is Member else (lambda h: h.pk)
+            self._bulk_update(model, updates, entries, household_of)
+
+
+def _readable(chunks: Iterator[list[RowCells]], result: ImportResult) -> Iterator[list[RowCells]]:
+    """The chunks until the file turns out damaged past its header: that refuses it with the reason."""
+    try:
+        yield from chunks
+    except UnreadableFile as exc:
+        result.problems.append(Problem(result.rows + 1, "", str(exc)))
+
+
+def _id_fault(recorded: dict[str, dict[str, str]]) -> str:
+    return recorded.get(faults.ID_COLUMN, {}).get("kind", "")
 
 
 def detect_year(titles: Iterable[str]) -> int | None:
@@ -524,10 +761,20 @@ def import_register(
     progress: Callable[[int, int | None], None] | None = None,
     chunk_size: int | None = None,
     parallel: bool | None = None,
+    strict: bool = False,
+    confirmed: bool = True,
+    allow_moves: bool = False,
 ) -> ImportResult:
-    """Import a §2 or §3 file. Returns the result; on any problem nothing is written."""
+    """Import a §2 or §3 file. Returns the result; on any problem nothing is written.
+
+    A file is refused only for what makes it unusable (unreadable, no header, a missing column, a row
+    that cannot be placed, a core number that is not a number). Faults of values are imported and
+    listed (`result.faults`); with `strict` they refuse the file too. With `confirmed=False` a file
+    with faults is run through completely and rolled back (`needs_confirmation`), so the user sees
+    what will be flagged and what will change before anything is written. A person already
+    registered in another household is listed, never moved, unless `allow_moves`."""
     chunk_size = chunk_size or settings.FANGPIN_IMPORT_CHUNK_SIZE
-    result = ImportResult()
+    result = ImportResult(strict=strict)
     try:
         with closing(iter_rows(path)) as rows:
             header = find_header(rows)
@@ -554,33 +801,45 @@ def import_register(
             result.problems.append(Problem(header.row, column.label, "缺少必需的列"))
         return result
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
-    importer = _Importer(header, result.year, result)
+    result.notes.extend(t for t in header.titles if t.startswith("表头为两行"))
+    importer = _Importer(header, result.year, result, allow_moves=allow_moves)
 
     expected = estimate_rows(path)
     total = max(expected - header.row, 0) if expected else None
     chunks = stream_rows(str(path), header.row, header.columns, header.extras, chunk_size, parallel=parallel)
+
+    def refusals() -> list[Problem]:
+        return result.problems + ([f.as_problem() for f in result.faults] if strict else [])
+
     try:
         with transaction.atomic():
-            for cells_chunk in chunks:
+            for cells_chunk in _readable(chunks, result):
                 chunk = [importer.parse(row_cells) for row_cells in cells_chunk]
                 result.rows += len(chunk)
                 for parsed in chunk:
                     result.problems.extend(parsed.problems)
-                if not result.problems:
+                if not refusals():
                     importer.apply(chunk)
                 if progress:
                     progress(result.rows, max(total, result.rows) if total else None)
             importer.finish_checks()
-            if result.rows == 0:
+            if result.rows == 0 and not result.problems:
                 result.problems.append(Problem(header.row, "", "表头下没有数据行"))
+            if strict:
+                result.problems = refusals()
             if result.problems:
                 raise Rollback
             importer.finish_writes()
+            if result.faults and not confirmed:
+                result.needs_confirmation = True
+                raise Rollback
             result.ok = True
     except Rollback:
         result.ok = False
-        result.households, result.members, result.incomes = Counts(), Counts(), Counts()
+        if not result.needs_confirmation:
+            result.households, result.members, result.incomes = Counts(), Counts(), Counts()
     result.problems.sort(key=lambda p: (p.row, p.col_index if p.col_index is not None else -1))
+    result.faults.sort(key=lambda f: (f.row, f.col_index if f.col_index is not None else -1))
     if progress:
         progress(result.rows, result.rows)
     return result

@@ -10,32 +10,69 @@ from fangpin.jobs.actions import handles
 from fangpin.jobs.models import Job, Kind, Status
 
 from .exporter import export_register
+from .faults import label
 from .importer import import_register
 from .reports import write_error_report
+from .rows import Fault, Problem
 
 
 @handles(Kind.IMPORT_REGISTER)
 def run_import(job: Job, progress: Callable[[int, int | None], None]) -> None:
-    result = import_register(job.input_path, year=job.params.get("year"), progress=progress)
+    params = job.params
+    result = import_register(
+        job.input_path,
+        year=params.get("year"),
+        progress=progress,
+        strict=bool(params.get("strict")),
+        confirmed=bool(params.get("confirmed")),
+        allow_moves=bool(params.get("allow_moves")),
+    )
     job.summary = result.summary()
-    job.problems = [{"row": p.row, "column": p.column, "message": p.message} for p in result.problems[:200]]
+    stem = job.input_name.rsplit(".", 1)[0] or "导入文件"
     if result.ok:
         job.status = Status.SUCCEEDED
-        s = result.summary()
+        job.problems = _listed(result.faults)
+        s = job.summary
         job.message = (
             f"导入成功：{s['rows']}行；户 新增{s['households']['created']} 更新{s['households']['updated']} "
             f"未变{s['households']['unchanged']}；人 新增{s['members']['created']} 更新{s['members']['updated']} "
             f"未变{s['members']['unchanged']}"
         )
+        if result.moves:
+            job.message += f"；{result.moves}人按确认从其他户迁入"
+        if result.faults:
+            job.message += f"。{len(result.faults)}处数据疑点已按原值导入，将在下次筛查中列为数据疑点"
         return
+    if result.needs_confirmation:
+        job.status = Status.AWAITING
+        job.problems = _listed(result.faults)
+        job.message = (
+            f"文件可以导入，但发现{len(result.faults)}处数据疑点（国家系统中即是如此，文件里无法更正）。"
+            "台账尚未改动：请查看下方的数据疑点，确认后导入，导入后这些问题将在筛查中列为数据疑点。"
+        )
+        _write_report(job, result.faults, result.header_row, "数据疑点说明", stem)
+        return
+    job.problems = [_entry(p) for p in result.problems[:200]]
     job.status = Status.REJECTED
     job.message = (
         f"未通过校验：发现{len(result.problems)}处问题，台账没有任何改动。请下载错误说明，修改后重新上传。"
     )
-    stem = job.input_name.rsplit(".", 1)[0] or "导入文件"
-    target = job.work_dir / "错误说明.xlsx"
-    write_error_report(job.input_path, result.problems, target, header_row=result.header_row)
-    job.result_path, job.result_name = str(target), f"{stem}_错误说明.xlsx"
+    _write_report(job, result.problems, result.header_row, "错误说明", stem)
+
+
+def _entry(problem: Problem) -> dict[str, object]:
+    return {"row": problem.row, "column": problem.column, "message": problem.message}
+
+
+def _listed(faults: list[Fault]) -> list[dict[str, object]]:
+    return [_entry(f.as_problem()) | {"kind": label(f.kind)} for f in faults[:200]]
+
+
+def _write_report(job: Job, problems: list, header_row: int, title: str, stem: str) -> None:
+    target = job.work_dir / f"{title}.xlsx"
+    as_problems = [p.as_problem() if isinstance(p, Fault) else p for p in problems]
+    write_error_report(job.input_path, as_problems, target, header_row=header_row)
+    job.result_path, job.result_name = str(target), f"{stem}_{title}.xlsx"
 
 
 @handles(Kind.EXPORT_REGISTER)

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fangpin.common import cells
-from fangpin.common.idnumber import birth_date_of, normalise_id
-from fangpin.common.phone import normalise_phone
-from fangpin.common.tabular import iter_rows
+from fangpin.common.idnumber import UNUSABLE_FAULTS, IdFault, birth_date_of, mask_id, normalise_id
+from fangpin.common.phone import mask_phone, normalise_phone
+from fangpin.common.tabular import UnreadableFile, iter_rows
 
 from .columns import Column
+from .vocabularies import VOCABULARIES, read_measures, read_yes_no, shown
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, a second process costs more than it saves
 ENTITIES = ("region", "household", "member", "income", "measure")
@@ -39,61 +40,142 @@ class Problem:
         return f"{where}：{self.message}"
 
 
+@dataclass(frozen=True)
+class Fault:
+    """A value as the national system itself holds it (a wrong check digit, a damaged ID, a bad phone,
+    a word in no vocabulary): imported as it is and listed as a 数据疑点, unless the import is strict.
+    The message never quotes an ID or a phone number."""
+
+    row: int
+    column: str
+    kind: str
+    message: str
+    shown: str = ""  # the value as a message may show it (masked, cut)
+    col_index: int | None = None
+
+    def as_problem(self) -> Problem:
+        return Problem(self.row, self.column, self.message, self.col_index)
+
+
 @dataclass
 class RowCells:
-    """One data row, each cell read into its typed value or a problem."""
+    """One data row, each cell read into its typed value, a fault kept with it, or a problem."""
 
     number: int
     parsed: dict[str, dict[str, Any]]
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
 
 
-CellParser = Callable[[object, str], tuple[Any, str, str]]
+@dataclass(frozen=True)
+class Read:
+    """What one cell gave: a value, or a refusal (`error`), or a value kept with a fault."""
+
+    value: Any
+    error: str = ""
+    note: str = ""
+    fault: str = ""  # a fault kind: the value is kept and `error` says what is wrong with it
+    shown: str = ""
+
+
+CellParser = Callable[[object, str], Read]
 EMPTY_VALUES = {"text": "", "enum": "", "id": "", "phone": "", "month": "", "list": []}
 
 
+class FaultKind:
+    PHONE = "phone_invalid"
+    UNKNOWN = "value_unknown"
+    MISSING = "value_missing"
+    HOUSEHOLD_MISMATCH = "household_inconsistent"
+    DUPLICATE = "duplicate_person"
+    MISMATCH_BIRTH = "birth_mismatch"  # found again by DQ_BIRTH_ID: not recorded as a fault
+    HEAD_COUNT = "head_count"  # found again by DQ_HEAD_COUNT
+
+
 def _parse_id(column: Column) -> CellParser:
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+    def parse(raw: object, id_type: str) -> Read:
         result = normalise_id(raw, allow_disability_card=id_type == "残疾人证")
-        return result.value, result.error, result.note
+        if result.fault == IdFault.OLD15:
+            return Read(result.value, result.note, fault=result.fault, shown=mask_id(result.value))
+        if result.error:
+            return Read(result.text, result.error, fault=result.fault, shown=mask_id(result.text))
+        return Read(result.value)
 
     return parse
 
 
 def _parse_phone(column: Column) -> CellParser:
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+    def parse(raw: object, id_type: str) -> Read:
         value, error = normalise_phone(raw)
-        return value, error, ""
+        if error:
+            text = cells.text(raw)
+            return Read(text, "不是11位手机号码或固定电话", fault=FaultKind.PHONE, shown=mask_phone(text))
+        return Read(value)
 
     return parse
 
 
 def _parse_text(column: Column) -> CellParser:
-    allowed = set(column.values)
-    hint = "、".join(column.values[:12]) + ("等" if len(column.values) > 12 else "")
+    vocabulary = VOCABULARIES.get(column.target)
+    hint = (
+        "、".join(vocabulary.values[:12]) + ("等" if len(vocabulary.values) > 12 else "")
+        if vocabulary
+        else ""
+    )
 
-    def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+    def parse(raw: object, id_type: str) -> Read:
         value = cells.text(raw)
-        if allowed and value:
-            value = column.value_synonyms.get(value, value)
-            if value not in allowed:
-                return None, f"「{value}」不是有效值（可填：{hint}）", ""
+        if vocabulary is not None:
+            value, known = vocabulary.read(value)
+            if not known:
+                text = shown(cells.text(raw))
+                return Read("", f"「{text}」不是有效值（可填：{hint}）", fault=FaultKind.UNKNOWN, shown=text)
         if len(value) > column.max_length:
-            return None, f"内容过长（{len(value)}字，最多{column.max_length}字）", ""
-        return value, "", ""
+            return Read(None, f"内容过长（{len(value)}字，最多{column.max_length}字）")
+        return Read(value)
 
     return parse
 
 
-def _simple(func: Callable[[object], Any]) -> Callable[[Column], CellParser]:
+def _parse_yes_no(column: Column) -> CellParser:
+    def parse(raw: object, id_type: str) -> Read:
+        if isinstance(raw, bool):
+            return Read(raw)
+        value, known = read_yes_no(cells.text(raw))
+        if not known:
+            text = shown(cells.text(raw))
+            return Read(
+                None,
+                f"「{text}」不是是/否值（可填：是/否、Y/N、1/0、√/×）",
+                fault=FaultKind.UNKNOWN,
+                shown=text,
+            )
+        return Read(value)
+
+    return parse
+
+
+def _parse_list(column: Column) -> CellParser:
+    def parse(raw: object, id_type: str) -> Read:
+        return Read(read_measures(cells.split_list(raw)))
+
+    return parse
+
+
+def _simple(func: Callable[[object], Any], *, fault: bool = False) -> Callable[[Column], CellParser]:
+    """A cell read by a function of cells; with `fault`, an unreadable value is kept as a fault
+    (a date the national system holds in another form), else it refuses the file (a core number)."""
+
     def factory(column: Column) -> CellParser:
-        def parse(raw: object, id_type: str) -> tuple[Any, str, str]:
+        def parse(raw: object, id_type: str) -> Read:
             try:
-                return func(raw), "", ""
+                return Read(func(raw))
             except cells.CellError as exc:
-                return None, str(exc), ""
+                if fault:
+                    return Read(None, str(exc), fault=FaultKind.UNKNOWN, shown=shown(cells.text(raw)))
+                return Read(None, str(exc))
 
         return parse
 
@@ -105,16 +187,19 @@ PARSERS: dict[str, Callable[[Column], CellParser]] = {
     "phone": _parse_phone,
     "text": _parse_text,
     "enum": _parse_text,
-    "yesno": _simple(cells.yes_no),
+    "yesno": _parse_yes_no,
     "money": _simple(cells.money),
     "area": _simple(cells.money),
     "decimal": _simple(cells.money),
     "money_signed": _simple(lambda raw: cells.money(raw, allow_negative=True)),
     "int": _simple(cells.integer),
-    "date": _simple(cells.date),
-    "month": _simple(cells.month),
-    "list": _simple(cells.split_list),
+    "date": _simple(cells.date, fault=True),
+    "month": _simple(cells.month, fault=True),
+    "list": _parse_list,
 }
+# Columns without which a row cannot be placed: an empty one refuses the file. Other required
+# columns (姓名, 与户主关系) left empty are faults the national system holds, kept and listed.
+PLACEMENT = {"region.township", "region.village", "household.household_no"}
 
 
 class CellPlan:
@@ -138,42 +223,61 @@ class CellPlan:
         parsed, problems = row.parsed, row.problems
         id_type = ""
         if self.id_type_index is not None and self.id_type_index < len(values):
-            id_type = cells.text(values[self.id_type_index])
+            id_type = VOCABULARIES["member.id_type"].read(cells.text(values[self.id_type_index]))[0]
         width = len(values)
         for index, column, parser, entity, name, empty in self.steps:
             raw = values[index] if index < width else None
-            if raw is None or raw == "":
+            if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
+                parsed[entity][name] = list(empty) if isinstance(empty, list) else empty
                 if column.required:
-                    problems.append(Problem(number, column.label, "必填，不能为空", index))
-                else:
-                    parsed[entity][name] = list(empty) if isinstance(empty, list) else empty
+                    self._missing(row, column, index)
                 continue
-            value, error, note = parser(raw, id_type)
-            if not error and column.required and value in (None, "", []):
-                error = "必填，不能为空"
-            if error:
-                problems.append(Problem(number, column.label, error, index))
+            read = parser(raw, id_type)
+            if read.error and not read.fault:
+                problems.append(Problem(number, column.label, read.error, index))
                 continue
-            if note:
-                row.notes.append(f"第{number}行「{column.label}」列：{note}")
-            parsed[entity][name] = value
+            if read.fault:
+                row.faults.append(Fault(number, column.label, read.fault, read.error, read.shown, index))
+            elif read.note:
+                row.notes.append(f"第{number}行「{column.label}」列：{read.note}")
+            parsed[entity][name] = read.value
+            if column.required and read.value in (None, "", []) and not read.fault:
+                self._missing(row, column, index)
         household, member = parsed["household"], parsed["member"]
         risks = [household.pop(f"risk_{i}") for i in range(1, 6) if f"risk_{i}" in household]
         if self.has_risks:
-            household["risk_types"] = "、".join(r for r in risks if r)
+            household["risk_types"] = "、".join(dict.fromkeys(r for r in risks if r))
         if self.measure_groups:
             household["measures"] = {
                 g: parsed["measure"][g] for g in self.measure_groups if parsed["measure"].get(g)
             }
+        id_fault = next((f.kind for f in row.faults if f.column == "证件号码"), "")
         id_number = member.get("id_number")
-        if id_number and member.get("birth_date") and id_type in ("", "身份证"):
+        if (
+            id_number
+            and member.get("birth_date")
+            and id_type in ("", "身份证")
+            and id_fault not in UNUSABLE_FAULTS
+        ):
             from_id = birth_date_of(id_number)
             if from_id and from_id != member["birth_date"]:
-                problems.append(Problem(number, "出生日期", f"与证件号码中的出生日期（{from_id}）不一致"))
+                # the screening's DQ_BIRTH_ID lists it; only a strict import refuses it
+                row.faults.append(
+                    Fault(number, "出生日期", FaultKind.MISMATCH_BIRTH, "与证件号码中的出生日期不一致", "")
+                )
         row.extra = {
             label: cells.text(values[i]) for i, label in self.extras if i < width and values[i] is not None
         }
         return row
+
+    @staticmethod
+    def _missing(row: RowCells, column: Column, index: int) -> None:
+        if column.target in PLACEMENT:
+            row.problems.append(Problem(row.number, column.label, "必填，不能为空", index))
+        elif column.target == "member.id_number":
+            row.faults.append(Fault(row.number, column.label, IdFault.MISSING, "证件号码为空", "", index))
+        else:
+            row.faults.append(Fault(row.number, column.label, FaultKind.MISSING, "必填，不能为空", "", index))
 
 
 def is_blank(values: list[object]) -> bool:
@@ -209,6 +313,8 @@ def _produce(path: str, header_row: int, columns: list, extras: list, chunk_size
                     if os.getppid() != parent:  # the importer was killed: nobody will read this
                         return
         out.put(("done", None))
+    except UnreadableFile as exc:  # a file damaged past its header: its Chinese reason, unchanged
+        out.put(("unreadable", str(exc)))
     except Exception as exc:  # the importer reports it; a traceback here would be lost
         out.put(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -244,6 +350,8 @@ def stream_rows(
                 continue
             if kind == "rows":
                 yield payload
+            elif kind == "unreadable":
+                raise UnreadableFile(payload)
             elif kind == "error":
                 raise RuntimeError(f"读取文件出错：{payload}")
             else:

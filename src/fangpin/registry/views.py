@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -10,15 +12,17 @@ from django.views.decorators.http import require_POST
 
 from fangpin.audit.actions import household_as_of
 from fangpin.audit.models import Action, AuditEntry
+from fangpin.jobs.models import Job
 from fangpin.monitoring.assistance import plan_problems
 from fangpin.monitoring.timeline import timeline
 from fangpin.regions.models import Level, Region
-from fangpin.web.views import capability_required, forbidden
+from fangpin.web.views import capability_required, forbidden, submit
 
-from . import actions, choices
+from . import actions, choices, faults, income_policy
 from .filters import INCOME_BANDS, HouseholdFilter, keyset_page
-from .forms import ExportForm, ImportForm
-from .models import Household, IncomeRecord, Member
+from .forms import ExportForm, ImportForm, IncomePolicyForm
+from .income import policy_for
+from .models import Household, IncomePolicy, IncomeRecord, Member
 from .status import guarantees
 
 PAGE_SIZE = 50
@@ -185,10 +189,25 @@ def import_page(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = actions.queue_import(
-            user=request.user, upload=form.cleaned_data["file"], year=form.cleaned_data.get("year")
+            user=request.user,
+            upload=form.cleaned_data["file"],
+            year=form.cleaned_data.get("year"),
+            strict=form.cleaned_data["strict"],
         )
         return redirect("jobs:detail", pk=job.pk)
     return render(request, "registry/import.html", {"form": form})
+
+
+@require_POST
+@capability_required("import_register")
+def confirm_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """确认导入: the user has read the faults the check found; the same file is imported."""
+    job = get_object_or_404(Job.objects.for_user(request.user), pk=pk)
+    try:
+        actions.confirm_import(user=request.user, job=job, allow_moves=request.POST.get("allow_moves") == "1")
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    return redirect("jobs:detail", pk=job.pk)
 
 
 @capability_required("export_register")
@@ -208,3 +227,93 @@ def export_page(request: HttpRequest) -> HttpResponse:
     return render(
         request, "registry/export.html", {"form": form, "can_full": request.user.can("export_full_ids")}
     )
+
+
+FIRST_YEAR, LAST_YEAR = 2015, 2100
+
+
+@capability_required("view_register")
+def income_policies(request: HttpRequest) -> HttpResponse:
+    """收入参数: the province's years with the monitoring line and the formula's switches, and their history."""
+    can_manage = request.user.can(income_policy.MANAGE)
+    year = request.GET.get("year", "")
+    if can_manage and year.isdigit() and FIRST_YEAR <= int(year) <= LAST_YEAR:
+        return redirect("registry:income_policy_edit", year=int(year))
+    rows = income_policy.years()
+    context = {
+        "rows": rows,
+        "history": income_policy.history(),
+        "can_manage": can_manage,
+        "province_code": settings.FANGPIN_PROVINCE_CODE,
+        "next_year": (rows[0].policy.year + 1) if rows else timezone.localdate().year,
+        "line_effect": income_policy.LINE_EFFECT,
+        "formula_effect": income_policy.FORMULA_EFFECT,
+    }
+    return render(request, "registry/income_policies.html", context)
+
+
+@capability_required(income_policy.MANAGE)
+def income_policy_edit(request: HttpRequest, year: int) -> HttpResponse:
+    """Enter a new year's parameters or correct a year's, with the 依据 of the change."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Http404
+    province = settings.FANGPIN_PROVINCE_CODE
+    existing = IncomePolicy.objects.filter(province_code=province, year=year).first()
+    base = existing or policy_for(year, province)
+    form = IncomePolicyForm(
+        request.POST or None, initial=IncomePolicyForm.initial_from(base, new_year=existing is None)
+    )
+    if request.method == "POST" and form.is_valid():
+
+        def run() -> HttpResponse:
+            change = income_policy.save_policy(user=request.user, year=year, **form.cleaned_data)
+            messages.success(request, change.summary())
+            return redirect("registry:income_policies")
+
+        if response := submit(request, form, run):
+            return response
+    context = {
+        "form": form,
+        "year": year,
+        "existing": existing,
+        "existing_line": income_policy.show("monitoring_line", existing.monitoring_line) if existing else "",
+        "base": base,
+        "line_effect": income_policy.LINE_EFFECT,
+        "formula_effect": income_policy.FORMULA_EFFECT,
+    }
+    return render(request, "registry/income_policy_form.html", context)
+
+
+@capability_required("correct_ids")
+def id_corrections(request: HttpRequest) -> HttpResponse:
+    """证件号码待修正: the IDs imports kept damaged, per village, each with a field for the true number."""
+    members = actions.ids_to_correct(request.user)
+    page, next_cursor = keyset_page(
+        members, request.GET.get("after", ""), PAGE_SIZE, key=("region_code", "id")
+    )
+    return render(
+        request,
+        "registry/id_corrections.html",
+        {
+            "members": [(m, faults.label(m.id_fault)) for m in page],
+            "total": members.count(),
+            "next_cursor": next_cursor,
+        },
+    )
+
+
+@require_POST
+@capability_required("correct_ids")
+def correct_id(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Member.objects.for_user(request.user), pk=pk)
+    try:
+        actions.correct_id(user=request.user, member=member, id_number=request.POST.get("id_number", ""))
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        messages.error(request, f"{member.name}：{exc.messages[0]}")
+    else:
+        messages.success(
+            request, f"已更正{member.name}的证件号码（{member.id_number_masked}），下次筛查时该疑点自动消除"
+        )
+    return redirect("registry:id_corrections")

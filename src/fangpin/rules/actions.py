@@ -69,6 +69,7 @@ def run_screening(
             shutil.rmtree(snapshot, ignore_errors=True)  # it holds names: keep it no longer than needed
     file_findings(run, rules, results, values)
     run.people = counts["person"]
+    run.households = counts["household"]  # with people: the denominators of each rule's share (rule health)
     run.rule_counts = {rule_id: len(rows) for rule_id, rows in results.items()}
     run.finished_at = timezone.now()
     run.seconds = round(time.perf_counter() - started, 2)

@@ -4,6 +4,10 @@ Each rule holds its id, the national rule code where known, a Chinese name and o
 explanation, family, severity, the SQL (one text for DuckDB and Spark), its parameters, the evidence
 columns it returns, the sentence a finding reads as, and examples: households on which it must and
 must not fire. The examples are the rule's own test (tests/test_rules.py runs them on both engines).
+
+`basis` names the sections of the specification the rule rests on ("policy.md §10.3, §12.2;
+formats.md §2"). Users never read those file names: the rule page shows `basis_text`, the same
+citation in Chinese (依据：《防止返贫致贫监测和帮扶政策要点》第10.3节、第12.2节；《数据格式说明》第2节).
 """
 
 from __future__ import annotations
@@ -25,8 +29,25 @@ PARAMETER = re.compile(r"(?<![:\w]):([a-z][a-z0-9_]*)")
 REQUIRED_COLUMNS = {"person": ("household_key", "person_key"), "household": ("household_key",)}
 
 
+# the documents a rule may cite, as users know them
+DOCUMENTS = {"policy.md": "《防止返贫致贫监测和帮扶政策要点》", "formats.md": "《数据格式说明》"}
+SECTION = r"§\d+(?:\.\d+)*"
+CITATION = re.compile(rf"^({'|'.join(re.escape(d) for d in DOCUMENTS)}) ({SECTION}(?:, ?{SECTION})*)$")
+
+
 class CatalogueError(ValueError):
     pass
+
+
+def _citations(basis: str) -> list[tuple[str, list[str]]]:
+    """Split a basis: "policy.md §3.4, §7.3; formats.md §2" → [("policy.md", ["3.4", "7.3"]), …]."""
+    parts = []
+    for part in re.split(r"[;；]", basis):
+        match = CITATION.match(part.strip())
+        if not match:
+            raise ValueError(part.strip())
+        parts.append((match.group(1), re.findall(r"§(\d+(?:\.\d+)*)", match.group(2))))
+    return parts
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,7 @@ class Rule:
     evidence: tuple[str, ...]
     code: str = ""
     source: str = ""
+    basis: str = ""  # the specification's sections, e.g. "policy.md §10.3; formats.md §2"
     period: str = (
         ""  # "" (the same problem while it lasts), "year" (per income year), "as_of_year" (per run year)
     )
@@ -71,6 +93,17 @@ class Rule:
     def version(self) -> str:
         """Changes whenever the rule's SQL or message changes; every finding records it."""
         return hashlib.sha256(f"{self.sql}\n{self.message}".encode()).hexdigest()[:12]
+
+    @property
+    def basis_text(self) -> str:
+        """The citation as the rule page shows it, in Chinese and without file names."""
+        if not self.basis:
+            return ""
+        cited = [
+            DOCUMENTS[document] + "、".join(f"第{section}节" for section in sections)
+            for document, sections in _citations(self.basis)
+        ]
+        return "依据：" + "；".join(cited)
 
     def describe(self, row: dict[str, Any]) -> str:
         try:
@@ -110,6 +143,13 @@ def _rule(data: dict[str, Any], file: str) -> Rule:
         raise CatalogueError(
             f"{file} {rule.id}: family/severity/level must be one of {FAMILIES}/{SEVERITIES}/{LEVELS}"
         )
+    if rule.basis:
+        try:
+            _citations(rule.basis)
+        except ValueError as exc:
+            raise CatalogueError(
+                f"{file} {rule.id}: basis「{exc}」应写作 policy.md §10.3, §12.2 或 formats.md §2（多项以分号分隔）"
+            ) from None
     missing = [column for column in REQUIRED_COLUMNS[rule.level] if column not in rule.sql]
     if missing:
         raise CatalogueError(f"{file} {rule.id}: 规则的SQL须返回 {'、'.join(missing)}（{rule.level}级规则）")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 
 from fangpin.audit.signals import audited
 from fangpin.common.jsonenc import UnicodeJSONEncoder
 from fangpin.regions.models import ScopedQuerySet
+
+if TYPE_CHECKING:
+    from .catalogue import Rule
 
 
 @audited()
@@ -51,6 +57,71 @@ class RuleSetting(models.Model):
         return f"{self.rule_id}: {'启用' if self.enabled else '停用'}"
 
 
+# A rule that fires on more than this share of the people (or households) it reads more likely
+# misreads a field, or the register holds that field wrong throughout, than it finds real cases: the
+# catalogue marks it. A county may set FANGPIN_RULE_SUSPECT_SHARE (a fraction: 0.01 is 1%).
+DEFAULT_SUSPECT_SHARE = 0.01
+SUSPECT_LABEL = "疑似规则或数据问题"
+
+
+def suspect_share() -> float:
+    return float(getattr(settings, "FANGPIN_RULE_SUSPECT_SHARE", DEFAULT_SUSPECT_SHARE))
+
+
+def threshold_text(threshold: float) -> str:
+    return f"{threshold * 100:g}%"  # 0.01 → 1%, 0.005 → 0.5%
+
+
+def percent(share: float) -> str:
+    """A share as officials write it, one decimal: 0.3%; a share that rounds to nothing but is not
+    nothing reads <0.1%, so one finding among many people is not shown as 0.0%."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    return f"{share * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class RuleHealth:
+    """How much of the register one rule fired on in one run: its findings against the people or
+    households of the run's snapshot. For the 部门预警 rules, which read rosters, the denominator is
+    still the register's people or households."""
+
+    rule_id: str
+    level: str  # "person" or "household", as in the rule's TOML
+    found: int
+    read: int | None  # people or households in the snapshot; None for runs that did not count them
+    threshold: float
+
+    @property
+    def unit(self) -> str:
+        return "人" if self.level == "person" else "户"
+
+    @property
+    def share(self) -> float | None:
+        return self.found / self.read if self.read else None
+
+    @property
+    def share_text(self) -> str:
+        return "—" if self.share is None else percent(self.share)
+
+    @property
+    def threshold_text(self) -> str:
+        return threshold_text(self.threshold)
+
+    @property
+    def suspect(self) -> bool:
+        return self.share is not None and self.share > self.threshold
+
+    @property
+    def explanation(self) -> str:
+        """The mark's tooltip: what the county should look at."""
+        checked = f"被检查{'人数' if self.level == 'person' else '户数'}{self.read or 0:,}"
+        return (
+            f"命中{self.found:,}{self.unit}，占{checked}的{self.share_text}，超过{self.threshold_text}："
+            "请核对规则是否误读了字段，或台账该项数据是否整体有误"
+        )
+
+
 class ScreeningRun(models.Model):
     """One run of the catalogue over a snapshot of the register."""
 
@@ -60,6 +131,7 @@ class ScreeningRun(models.Model):
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
     people = models.PositiveIntegerField("人数", default=0)
+    households = models.PositiveIntegerField("户数", default=0)  # 0 for runs before rule health was kept
     rule_counts = models.JSONField("各规则发现数", default=dict, encoder=UnicodeJSONEncoder)
     seconds = models.FloatField("用时（秒）", null=True, blank=True)
     parameters = models.JSONField("参数取值", default=dict, encoder=UnicodeJSONEncoder)
@@ -74,6 +146,30 @@ class ScreeningRun(models.Model):
     @property
     def found(self) -> int:
         return sum(self.rule_counts.values())
+
+    def read_by(self, level: str) -> int | None:
+        """The people or households of this run's snapshot: what a rule of that level reads."""
+        count = self.people if level == "person" else self.households
+        return count or None
+
+    def health(self, rule: Rule, threshold: float | None = None) -> RuleHealth | None:
+        """None when the rule did not run in this run."""
+        if rule.id not in self.rule_counts:
+            return None
+        return RuleHealth(
+            rule_id=rule.id,
+            level=rule.level,
+            found=self.rule_counts[rule.id],
+            read=self.read_by(rule.level),
+            threshold=suspect_share() if threshold is None else threshold,
+        )
+
+    def suspects(self, rules: list[Rule] | tuple[Rule, ...]) -> list[RuleHealth]:
+        """The rules of this run that fired on more than the threshold, the widest first."""
+        threshold = suspect_share()
+        healths = [self.health(rule, threshold) for rule in rules]
+        found = [h for h in healths if h is not None and h.suspect]
+        return sorted(found, key=lambda h: (-(h.share or 0), h.rule_id))
 
 
 WARNING_FAMILIES = ("部门预警", "收入监测")

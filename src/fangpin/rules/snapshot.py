@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fangpin.common.crypto import cipher
-from fangpin.common.idnumber import birth_date_of, gender_of
+from fangpin.common.idnumber import IdFault, birth_date_of, gender_of
+from fangpin.registry.faults import ID_COLUMN
 from fangpin.registry.models import INCOME_COMPONENTS, Household, IncomeRecord, Member
 
 PERSON_FIELDS = (
@@ -25,7 +26,7 @@ PERSON_FIELDS = (
     "education", "school_status", "dropout_reason", "health", "labour_skill", "work_months", "work_place",
     "resident_medical_insurance", "employee_medical_insurance", "critical_illness_insurance", "resident_pension",
     "employee_pension", "dibao", "tekun", "public_welfare_post", "public_welfare_post_months", "phone_hash",
-    "id_number_enc",
+    "id_number_enc", "value_faults",
 )  # fmt: skip
 HOUSEHOLD_FIELDS = (
     "id", "household_no", "region_code", "head_name", "household_type", "monitoring_category", "risk_types",
@@ -86,18 +87,43 @@ def person_values(day: dt.date) -> Iterator[tuple]:
     for row in Member.objects.order_by("id").values_list(*PERSON_FIELDS).iterator(chunk_size=5000):
         data = dict(zip(PERSON_FIELDS, row, strict=True))
         id_number = decrypt(data["id_number_enc"], "id")
+        if untrusted_id(data["value_faults"]):
+            id_number = ""  # a number that fails its checks tells neither sex nor birth date
         card = len(id_number) == 20
         id_birth = birth_date_of(id_number)
         yield (
             data["id"], data["household_id"], data["region_code"], data["id_number_hash"], data["id_type"],
             data["name"], data["relation"], data["gender"], data["birth_date"], _age(data["birth_date"] or id_birth, day),
-            gender_of(id_number), id_birth, id_number[18] if card else "", id_number[19] if card else "",
+            gender_of(id_number) if id_number else None, id_birth, id_number[18] if card else "", id_number[19] if card else "",
             data["education"], data["school_status"], data["dropout_reason"], data["health"], data["labour_skill"],
             _float(data["work_months"]), data["work_place"], data["resident_medical_insurance"],
             data["employee_medical_insurance"], data["critical_illness_insurance"], data["resident_pension"],
             data["employee_pension"], data["dibao"], data["tekun"], data["public_welfare_post"],
             _float(data["public_welfare_post_months"]), bool(data["phone_hash"]), data["phone_hash"],
         )  # fmt: skip
+
+
+def untrusted_id(value_faults: dict[str, dict[str, str]] | None) -> bool:
+    """An ID the import kept with a fault (other than a converted 15-digit number)."""
+    fault = (value_faults or {}).get(ID_COLUMN)
+    return bool(fault) and fault["kind"] != IdFault.OLD15
+
+
+VALUE_FAULT_COLUMNS = ("household_key", "person_key", "column_name", "kind", "shown")
+
+
+def value_fault_values() -> Iterator[tuple]:
+    """The faults imports kept (registry.faults), one row per column: the 15_import_faults rules read them."""
+    members = Member.objects.exclude(value_faults={}).order_by("id")
+    for pk, household_id, recorded in members.values_list("id", "household_id", "value_faults").iterator(
+        5000
+    ):
+        for column, fault in sorted(recorded.items()):
+            yield household_id, pk, column, fault["kind"], fault.get("shown", "")
+    households = Household.objects.exclude(value_faults={}).order_by("id")
+    for pk, recorded in households.values_list("id", "value_faults").iterator(5000):
+        for column, fault in sorted(recorded.items()):
+            yield pk, None, column, fault["kind"], fault.get("shown", "")
 
 
 def household_values(day: dt.date) -> Iterator[tuple]:
@@ -229,6 +255,7 @@ def write_snapshot(directory: Path, day: dt.date) -> dict[str, int]:
         ("person", schema(PERSON_COLUMNS), person_values(day)),
         ("household", schema(HOUSEHOLD_COLUMNS), household_values(day)),
         ("income", schema(INCOME_TABLE_COLUMNS), income_values()),
+        ("value_fault", schema(VALUE_FAULT_COLUMNS), value_fault_values()),
         *roster_specs(),
     ]
     return {

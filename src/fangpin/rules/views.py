@@ -15,7 +15,15 @@ from . import actions
 from .catalogue import FAMILIES, SEVERITIES, load_catalogue, rule_by_id
 from .filters import FindingFilter
 from .forms import OutcomeForm, ParameterForm, ScreeningForm
-from .models import Finding, RuleParameter, RuleSetting, ScreeningRun
+from .models import (
+    SUSPECT_LABEL,
+    Finding,
+    RuleParameter,
+    RuleSetting,
+    ScreeningRun,
+    suspect_share,
+    threshold_text,
+)
 from .parameters import specs
 
 PAGE_SIZE = 50
@@ -27,19 +35,53 @@ def _open_counts(user) -> Counter:  # type: ignore[no-untyped-def]
     return Counter({row["rule_id"]: row["n"] for row in rows})
 
 
+def _last_runs(rule_ids: set[str], enabled: set[str]) -> dict[str, ScreeningRun]:
+    """Per rule, the latest finished run that ran it: a run of one rule (举一反三) does not blank the
+    others. Walks back through the runs until every enabled rule has one."""
+    last: dict[str, ScreeningRun] = {}
+    runs = ScreeningRun.objects.exclude(finished_at=None).defer("parameters")
+    for run in runs.iterator(chunk_size=50):
+        for rule_id in (run.rule_counts.keys() & rule_ids) - last.keys():
+            last[rule_id] = run
+        if enabled <= last.keys():
+            break
+    return last
+
+
 @capability_required("view_register")
 def catalogue(request: HttpRequest) -> HttpResponse:
     latest = ScreeningRun.objects.exclude(finished_at=None).first()
     switched_off = set(RuleSetting.objects.filter(enabled=False).values_list("rule_id", flat=True))
     open_counts = _open_counts(request.user)
     precision = actions.precision()
-    rules = [
-        {"rule": rule, "enabled": rule.id not in switched_off, "open": open_counts.get(rule.id, 0),
-         "last": (latest.rule_counts.get(rule.id) if latest else None), "precision": precision.get(rule.id)}
-        for rule in load_catalogue()
-    ]  # fmt: skip
+    every = load_catalogue()
+    ids = {rule.id for rule in every}
+    last_runs = _last_runs(ids, ids - switched_off)
+    threshold = suspect_share()
+    rules = []
+    for rule in every:
+        run = last_runs.get(rule.id)
+        rules.append(
+            {
+                "rule": rule,
+                "enabled": rule.id not in switched_off,
+                "open": open_counts.get(rule.id, 0),
+                "run": run,
+                "health": run.health(rule, threshold) if run else None,
+                "precision": precision.get(rule.id),
+            }
+        )
     groups = [(family, [r for r in rules if r["rule"].family == family]) for family in FAMILIES]
-    return render(request, "rules/catalogue.html", {"groups": groups, "latest": latest, "total": len(rules)})
+    suspects = [r for r in rules if r["health"] and r["health"].suspect]
+    context = {
+        "groups": groups,
+        "latest": latest,
+        "total": len(rules),
+        "suspects": suspects,
+        "threshold": threshold_text(threshold),
+        "suspect_label": SUSPECT_LABEL,
+    }
+    return render(request, "rules/catalogue.html", context)
 
 
 @capability_required("view_register")
@@ -54,14 +96,17 @@ def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
         for name in rule.parameters
     ]  # fmt: skip
     setting = RuleSetting.objects.filter(rule_id=rule.id).first()
-    runs = [
-        (run, run.rule_counts.get(rule.id)) for run in ScreeningRun.objects.exclude(finished_at=None)[:10]
-    ]
+    threshold = suspect_share()
+    runs = [(run, run.health(rule, threshold)) for run in ScreeningRun.objects.exclude(finished_at=None)[:10]]
+    last_run = _last_runs({rule.id}, {rule.id}).get(rule.id)  # the same run the catalogue shows
+    last = (last_run, last_run.health(rule, threshold)) if last_run else None
     context = {
         "rule": rule,
         "parameters": parameters,
         "enabled": setting.enabled if setting else True,
         "runs": runs,
+        "last": last,
+        "suspect_label": SUSPECT_LABEL,
         "open": _open_counts(request.user).get(rule.id, 0),
         "precision": actions.precision().get(rule.id),
         "form": ParameterForm(),
@@ -151,5 +196,7 @@ def screening(request: HttpRequest) -> HttpResponse:
                          params={"as_of": as_of.isoformat() if as_of else "", "engine": form.cleaned_data["engine"]})  # fmt: skip
         enqueue(job)
         return redirect("jobs:detail", pk=job.pk)
-    runs = ScreeningRun.objects.all()[:20]
-    return render(request, "rules/screening.html", {"form": form, "runs": runs})
+    every = load_catalogue()
+    runs = [(run, run.suspects(every)) for run in ScreeningRun.objects.all()[:20]]
+    context = {"form": form, "runs": runs, "suspect_label": SUSPECT_LABEL}
+    return render(request, "rules/screening.html", context)
