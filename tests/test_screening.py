@@ -270,3 +270,34 @@ sql = "SELECT household_key, name FROM person"
     settings.FANGPIN_RULES_DIR = str(tmp_path)
     with pytest.raises(CatalogueError, match="person_key"):
         load_catalogue()
+
+
+def test_measures_recorded_in_the_platform_count_for_the_rules_while_they_run(register, county_staff):
+    import datetime as dt
+
+    from fangpin.monitoring.models import Measure
+    from fangpin.registry.models import Household
+    from fangpin.rules.actions import run_screening
+    from fangpin.rules.catalogue import load_catalogue
+    from fangpin.rules.models import Finding
+
+    household = Household.objects.get(household_no="H002")
+    Household.objects.filter(pk=household.pk).update(
+        risk_types="因病", risk_eliminated=False, identified_month="202501", measures={}
+    )
+    rules = [r for r in load_catalogue() if r.id == "DQ_MEASURE_FOR_ILLNESS"]
+    day = dt.date(2026, 3, 1)
+
+    def fired() -> bool:
+        run_screening(rules=rules, as_of=day)
+        return Finding.objects.filter(
+            rule_id="DQ_MEASURE_FOR_ILLNESS", household=household, status="open"
+        ).exists()
+
+    assert fired()
+    measure = Measure.objects.create(household=household, region_code=household.region_code, group="健康帮扶",
+                                     item="医疗救助", start=dt.date(2026, 1, 5), created_by=county_staff)  # fmt: skip
+    assert not fired()
+    measure.end = dt.date(2026, 2, 1)
+    measure.save()
+    assert fired()

@@ -126,13 +126,33 @@ def value_fault_values() -> Iterator[tuple]:
             yield pk, None, column, fault["kind"], fault.get("shown", "")
 
 
+def running_measures(day: dt.date) -> dict[int, dict[str, list[str]]]:
+    """Measures recorded in the platform (帮扶措施 of monitoring) running on the day, by household:
+    the rules see them beside the measure columns of the national export."""
+    from fangpin.monitoring.models import Measure
+
+    running: dict[int, dict[str, list[str]]] = {}
+    measures = Measure.objects.filter(start__lte=day).exclude(end__lt=day).order_by("household_id", "id")
+    for household_id, group, item in measures.values_list("household_id", "group", "item").iterator(5000):
+        running.setdefault(household_id, {}).setdefault(group, []).append(item)
+    return running
+
+
+def _merged_measures(imported: dict[str, list[str]], recorded: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged = {group: list(items) for group, items in imported.items()}
+    for group, items in recorded.items():
+        merged[group] = list(dict.fromkeys([*merged.get(group, []), *items]))
+    return merged
+
+
 def household_values(day: dt.date) -> Iterator[tuple]:
+    recorded = running_measures(day)
     plain = [f for f in HOUSEHOLD_FIELDS if f not in {"id", "measures"} and not f.endswith("phone_hash")]
     for row in Household.objects.order_by("id").values_list(*HOUSEHOLD_FIELDS).iterator(chunk_size=5000):
         data = dict(zip(HOUSEHOLD_FIELDS, row, strict=True))
         identified = _month_date(data["identified_month"])
         eliminated = _month_date(data["eliminated_month"])
-        measures: dict[str, list[str]] = data["measures"] or {}
+        measures = _merged_measures(data["measures"] or {}, recorded.get(data["id"], {}))
         yield (
             data["id"],
             *((_float(data[k]) if k in FLOATS else data[k]) for k in plain),
