@@ -3,7 +3,6 @@ its source saved at an earlier upload on the web, refused when there is none or 
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 
 import pytest
@@ -16,24 +15,12 @@ from fangpin.feeds import actions
 from fangpin.feeds.models import Roster
 from fangpin.jobs.actions import run_job
 from tests import builders
-from tests.builders import pid
 from tests.cli_helpers import fangpin
+from tests.test_rosters import WANG, medical_rows
 
 pytestmark = pytest.mark.django_db
 
 SOURCE = "县医保局月报"
-WANG = pid(31, dt.date(1980, 2, 2))  # 王强 of household H002
-ZHANG = pid(11)  # 张建国 of household H001
-STRANGER = pid(77, dt.date(1966, 6, 6))
-
-
-def medical_rows(ids=(WANG, ZHANG, STRANGER)):
-    """A medical-insurance roster as the 医保局 names its columns."""
-    return [
-        {"参保人姓名": f"人{i}", "身份证号码": id_number, "结算时间": "2025/3/5", "总费用": "40,000",
-         "统筹支付": "15000", "个人负担": "25000元", "医院": "县医院"}
-        for i, id_number in enumerate(ids)
-    ]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -41,6 +41,8 @@ from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
 from .rows import Fault, FaultKind, Problem, RowCells, stream_rows
 
 HEADER_SEARCH_ROWS = 12
+# faults a later row shows about an earlier one: recorded at the end (_apply_late_faults), not per row
+LATE_KINDS = {FaultKind.DUPLICATE, FaultKind.HOUSEHOLD_MISMATCH}
 MIN_HEADER_MATCHES = 4
 YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*年")
 PHONE_FIELDS = {"phone", "monitoring_contact_phone", "info_collector_phone"}
@@ -365,10 +367,8 @@ class _Importer:
                 self.head_name[key] = member.get("name", "")
         member_faults: dict[str, dict[str, str]] = {}
         for fault in row_faults:
-            if not faults.FAULT_TYPES[fault.kind].stored or fault.kind == FaultKind.HOUSEHOLD_MISMATCH:
+            if not faults.FAULT_TYPES[fault.kind].stored or fault.kind in LATE_KINDS:
                 continue
-            if fault.kind == FaultKind.DUPLICATE:
-                continue  # recorded on the first row's member (late_faults)
             target = member_faults if fault.column in self.member_labels else household_faults
             target[fault.column] = {"kind": fault.kind, "shown": fault.shown}
         self.result.faults.extend(row_faults)
@@ -808,8 +808,8 @@ def import_register(
     total = max(expected - header.row, 0) if expected else None
     chunks = stream_rows(str(path), header.row, header.columns, header.extras, chunk_size, parallel=parallel)
 
-    def refusals() -> list[Problem]:
-        return result.problems + ([f.as_problem() for f in result.faults] if strict else [])
+    def refused() -> bool:  # what stops the writing: checked per chunk, so no list is built
+        return bool(result.problems) or (strict and bool(result.faults))
 
     try:
         with transaction.atomic():
@@ -818,7 +818,7 @@ def import_register(
                 result.rows += len(chunk)
                 for parsed in chunk:
                     result.problems.extend(parsed.problems)
-                if not refusals():
+                if not refused():
                     importer.apply(chunk)
                 if progress:
                     progress(result.rows, max(total, result.rows) if total else None)
@@ -826,7 +826,7 @@ def import_register(
             if result.rows == 0 and not result.problems:
                 result.problems.append(Problem(header.row, "", "表头下没有数据行"))
             if strict:
-                result.problems = refusals()
+                result.problems += [f.as_problem() for f in result.faults]
             if result.problems:
                 raise Rollback
             importer.finish_writes()

@@ -17,6 +17,17 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v, v) for v in values]
 
 
+def value_faults_field() -> models.JSONField:
+    """The faults an import kept on a member or household (registry.faults): column → {kind, shown}."""
+    return models.JSONField(
+        "数据疑点（导入时发现）",
+        default=dict,
+        blank=True,
+        encoder=UnicodeJSONEncoder,
+        help_text="列名 → {kind, shown}：国家系统原样保存、导入时保留的问题值",
+    )
+
+
 MONEY = {"max_digits": 14, "decimal_places": 2, "null": True, "blank": True}
 AREA = {"max_digits": 10, "decimal_places": 2, "null": True, "blank": True}
 
@@ -81,13 +92,7 @@ class Household(models.Model):
     income_year = models.PositiveSmallIntegerField("收入年度", null=True, blank=True)
     per_capita_income = models.DecimalField("人均纯收入（fangpin计算）", **MONEY)
     extra = models.JSONField("其他列", default=dict, blank=True, encoder=UnicodeJSONEncoder)
-    value_faults = models.JSONField(
-        "数据疑点（导入时发现）",
-        default=dict,
-        blank=True,
-        encoder=UnicodeJSONEncoder,
-        help_text="列名 → {kind, shown}：国家系统原样保存、导入时保留的问题值",
-    )
+    value_faults = value_faults_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,13 +168,7 @@ class Member(models.Model):
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone_masked = models.CharField("家庭成员联系电话", max_length=20, blank=True)
     extra = models.JSONField("其他列", default=dict, blank=True, encoder=UnicodeJSONEncoder)
-    value_faults = models.JSONField(
-        "数据疑点（导入时发现）",
-        default=dict,
-        blank=True,
-        encoder=UnicodeJSONEncoder,
-        help_text="列名 → {kind, shown}：国家系统原样保存、导入时保留的问题值",
-    )
+    value_faults = value_faults_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

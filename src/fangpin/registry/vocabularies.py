@@ -110,15 +110,11 @@ MEASURE_VOCABULARY = V(none_means_empty=True)  # each item of a measure-group ce
 
 
 def read_yes_no(text: str) -> tuple[bool | None, bool]:
-    """(value, known?): 是/否, Y/N, 1/0, √/×, 有/无; empty means unknown (None), never "no"."""
-    value = _fold(text)
-    if not value:
-        return None, True
-    if value in cells.YES:
-        return True, True
-    if value in cells.NO:
-        return False, True
-    return None, False
+    """(value, known?) of a yes/no cell, read by `cells.yes_no`: empty is unknown (None), never "no"."""
+    try:
+        return cells.yes_no(text), True
+    except cells.CellError:
+        return None, False
 
 
 def read_measures(items: list[str]) -> list[str]:
