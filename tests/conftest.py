@@ -13,6 +13,14 @@ from tests import builders
 PASSWORD = "Test@2026pass"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test's database is rolled back; the per-process summary cache must not outlive it."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def regions(db):
     upsert_regions(builders.REGIONS)

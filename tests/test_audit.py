@@ -54,14 +54,14 @@ def test_verify_detects_an_edited_entry(register):
     entry = AuditEntry.objects.order_by("seq")[2]
     AuditEntry.objects.filter(pk=entry.pk).update(after={"name": "篡改"})
     result = verify()
-    assert not result.ok and f"#{entry.seq} 的内容与其哈希不符" in result.problems[0]
+    assert not result.ok and any(f"#{entry.seq} 的内容与其哈希不符" in p for p in result.problems)
 
 
 def test_verify_detects_a_deleted_entry_in_the_middle_and_at_the_end(register):
     _without_triggers()
     entries = list(AuditEntry.objects.order_by("seq"))
     AuditEntry.objects.filter(pk=entries[3].pk).delete()
-    assert "序号不连续" in verify().problems[0]
+    assert any("序号不连续" in p for p in verify().problems)
     AuditEntry.objects.filter(pk=entries[-1].pk).delete()
     assert any("链头" in p or "序号" in p for p in verify().problems)
 

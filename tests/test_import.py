@@ -307,8 +307,8 @@ def test_the_error_workbook_copies_the_input_with_an_explanation_column_and_mark
     rows[1]["性别"] = "不详"
     source = builders.write_xlsx(tmp_path / "bad.xlsx", rows)
     result = import_register(source, strict=True)
-    report = write_error_report(
-        source, result.problems, tmp_path / "report.xlsx", header_row=result.header_row
+    report = write_error_report(  # the uploader asked for their own values back (含完整证件号码)
+        source, result.problems, tmp_path / "report.xlsx", header_row=result.header_row, full_ids=True
     )
     sheet = openpyxl.load_workbook(report).active
     assert sheet["A3"].value == "错误说明"

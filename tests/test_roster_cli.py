@@ -34,8 +34,10 @@ def march_on_the_web(register, department_officer, tmp_path):
     """The officer's first upload on the web page: the proposed mapping confirmed and saved for the source."""
     path = builders.write_xlsx(tmp_path / "三月.xlsx", medical_rows())
     file = SimpleUploadedFile(path.name, path.read_bytes())
-    roster = actions.upload(user=department_officer, kind="medical", source=SOURCE, period="202503",
+    header = actions.upload(user=department_officer, kind="medical", source=SOURCE, period="202503",
                             hashed_ids=False, file=file, work_dir=tmp_path)  # fmt: skip
+    run_job(header.pk)  # the worker reads the header
+    roster = Roster.objects.get(pk=header.params["roster"])
     run_job(actions.confirm_mapping(user=department_officer, roster=roster, mapping=roster.mapping).pk)
     return roster
 
@@ -130,8 +132,10 @@ def test_the_kinds_and_the_saved_sources_are_listed(register, department_officer
     _, out, _ = run_cli(capsys, "roster", "sources")
     assert "还没有保存的列对应" in out
     file = SimpleUploadedFile("m.xlsx", builders.write_xlsx(tmp_path / "m.xlsx", medical_rows()).read_bytes())
-    roster = actions.upload(user=department_officer, kind="medical", source=SOURCE, period="202503",
+    header = actions.upload(user=department_officer, kind="medical", source=SOURCE, period="202503",
                             hashed_ids=False, file=file, work_dir=tmp_path)  # fmt: skip
+    run_job(header.pk)  # the worker reads the header
+    roster = Roster.objects.get(pk=header.params["roster"])
     actions.confirm_mapping(user=department_officer, roster=roster, mapping=roster.mapping)
     _, out, _ = run_cli(capsys, "roster", "sources", "--kind", "medical")
     assert SOURCE in out and "dept_medical" in out and "证件号码 ← 「身份证号码」" in out

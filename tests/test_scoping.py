@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from fangpin.jobs.actions import run_job
 from fangpin.registry.actions import queue_export
@@ -134,29 +134,6 @@ def test_anonymous_users_are_sent_to_login_or_refused(client, register):
     assert client.get("/api/households").status_code == 401
 
 
-def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
-    names = set()
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            ns = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
-            names |= _names(pattern, ns)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            names.add(prefix + pattern.name)
-    return names
-
-
-def test_every_register_and_api_endpoint_has_a_scoping_test():
-    names = {
-        n
-        for n in _names(get_resolver())
-        if n.startswith(("registry:", "api:", "monitoring:"))
-        and "openapi" not in n
-        and not n.endswith(("api-root", "api-docs"))
-    }
-    known = SCOPED_ENDPOINTS | LIST_ENDPOINTS | MONITORING_ENDPOINTS | SETTINGS_ENDPOINTS | JOB_ENDPOINTS
-    assert names <= known, names - known
-
-
 def test_the_monitoring_work_of_another_village_is_out_of_reach(
     client, register, village_cadre, county_staff
 ):
@@ -215,3 +192,193 @@ def test_the_monitoring_work_of_another_village_is_out_of_reach(
     assert (
         client.get(f"/api/monitoring/households/{other.pk}/plan").json()["measures"][0]["item"] == "社会捐赠"
     )
+
+
+# --- generated from the URL list: every URL name of the project is declared, and each set is exercised --
+#
+# Each URL name belongs to one set below. The set says how it is scoped and which test checks it in
+# detail; the generated test at the end then requests every URL of the set, its arguments built from its
+# converters and an object per kind (another village's household, another user's job...), and proves the
+# set's promise. A new page in no set fails `test_every_url_of_the_project_is_declared_in_a_scoping_set`.
+
+OUTSIDE = ("H003", "赵敏", "赵小龙", "柳庄村问题")  # what another village (柳庄村) shows on a page
+
+# Pages of one object, reached through its id: an outsider (the village cadre of 东关村) gets 403/404 for
+# another village's object, or another user's, by GET and by POST; the owner reaches it.
+OBJECT_URLS: dict[str, str] = {
+    "registry:household_detail": "household", "registry:reveal_household_phone": "household",
+    "registry:reveal_member": "member", "registry:correct_id": "member", "registry:confirm_import": "job",
+    "api:get_household": "household", "api:get_member": "member", "api:reveal_member": "member",
+    "api:get_case": "case", "api:household_plan": "household",
+    "monitoring:new_clue": "household", "monitoring:take_warning": "finding", "rules:finding": "finding", "monitoring:clue": "clue",
+    "monitoring:open": "household", "monitoring:case": "case", "monitoring:advance": "case",
+    "monitoring:return": "case", "monitoring:close": "case", "monitoring:add_objection": "case",
+    "monitoring:answer_objection": "objection", "monitoring:assistance": "household", "monitoring:pair": "household",
+    "monitoring:add_measure": "household", "monitoring:end_measure": "measure", "monitoring:visit": "household",
+    "monitoring:eliminate": "household", "monitoring:revert": "household", "monitoring:timeline": "household",
+    "monitoring:attachment": "attachment", "monitoring:notice": "village",
+    "jobs:detail": "job", "jobs:progress": "job", "jobs:download": "job",
+    "feeds:detail": "roster", "feeds:mapping": "roster",
+    "rectification:batch": "batch", "rectification:export": "batch", "rectification:add_item": "batch",
+    "rectification:item": "item", "rectification:progress": "item", "rectification:apply": "item",
+    "rectification:review": "item", "rectification:extend": "item", "rectification:evidence": "evidence",
+    "retention:delete": "sensitive_file",
+}  # fmt: skip
+# Lists and forms that anybody logged in may open: scoped to the user's region, so the village cadre's page
+# never shows another village's household (tests above, test_monitoring.py, test_rectification.py).
+LISTING_URLS = {
+    "home", "registry:household_list", "registry:id_corrections", "registry:import", "registry:export",
+    "api:list_households", "api:list_members", "api:list_cases", "api:list_clues", "api:overdue_visits",
+    "monitoring:list", "monitoring:inbox", "monitoring:monitored", "jobs:list", "rules:findings",
+    "rules:export_findings", "rules:catalogue", "rules:rule", "feeds:list", "feeds:upload", "rectification:ledger",
+    "rectification:new_batch", "rectification:list_mapping", "retention:files", "registry:income_policies",
+}  # fmt: skip
+# County-wide administration without household data: refused to the village cadre, open to the role named
+# (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).
+ROLE_URLS: dict[str, str] = {
+    "registry:income_policy_edit": "county_admin", "rules:toggle": "county_admin",
+    "rules:add_parameter": "county_admin", "rules:screening": "county_admin", "audit:log": "audit_admin",
+    "audit:verify": "audit_admin", "audit:anchors": "audit_admin", "audit:anchor_download": "audit_admin",
+    "lockouts": "security_admin", "unlock": "security_admin",
+}  # fmt: skip
+# Open without logging in, and holding no household data.
+PUBLIC_URLS = {"login", "logout", "api:openapi-json", "api:openapi-view", "api:api-root"}
+# Arguments that are no object id, by converter name.
+TEXT_ARGUMENTS = {"field": "id_number", "kind": "identification", "fmt": "pdf", "rule_id": "DQ_BIRTH_ID",
+                  "name": "anchor.json", "year": 2025}  # fmt: skip
+
+
+def _patterns(resolver=None, namespace: str = ""):
+    """(URL name, converter names) of every named pattern of the project."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns(
+                pattern, f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            )
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace + pattern.name, list(pattern.pattern.converters)
+
+
+def test_every_url_of_the_project_is_declared_in_a_scoping_set():
+    names = {name for name, _ in _patterns()}
+    declared = [set(OBJECT_URLS), LISTING_URLS, set(ROLE_URLS), PUBLIC_URLS]
+    assert names - set().union(*declared) == set(), "a page without a scoping check: declare it above"
+    assert sum(len(d) for d in declared) == len(set().union(*declared)), "a URL in two sets"
+    assert set().union(*declared) - names == set(), "a declared URL the project no longer has"
+
+
+@pytest.fixture
+def world(register, county_staff, department_officer, tmp_path, settings):
+    """One object of every kind, in another village (柳庄村, 横水镇) or of another user."""
+    import datetime as dt
+
+    from fangpin.accounts.actions import create_user
+    from fangpin.accounts.roles import Role
+    from fangpin.feeds.models import Roster
+    from fangpin.jobs.actions import create_job
+    from fangpin.jobs.models import Kind
+    from fangpin.monitoring import actions as monitoring
+    from fangpin.monitoring.models import Attachment, Measure, Objection
+    from fangpin.rectification import actions as rectification
+    from fangpin.rectification.models import Event
+    from fangpin.regions.models import Region
+    from fangpin.retention.models import SensitiveFile
+    from fangpin.rules.models import Finding, ScreeningRun
+    from tests import builders
+    from tests.conftest import PASSWORD
+
+    other = other_village_household()
+    stored = tmp_path / "stored.bin"
+    stored.write_bytes(b"%PDF-1.4 evidence")
+    run = ScreeningRun.objects.create(as_of=dt.date(2026, 3, 1), engine="duckdb")
+    case = monitoring.open_case(user=county_staff, household=other, source="cadre", proposed_category="边缘易致贫户",
+                                risk_types="因病")  # fmt: skip
+    batch = rectification.create_batch(user=county_staff, name="督导反馈", source="supervision",
+                                       region=county_staff.region)  # fmt: skip
+    item = rectification.add_item(user=county_staff, batch=batch, description="柳庄村问题", responsible_unit="横水镇",
+                                  deadline=dt.date(2026, 12, 31), region=Region.objects.get(code=builders.VILLAGE_B1))  # fmt: skip
+    objects = {
+        "household": other, "member": other.members.first(), "case": case,
+        "clue": monitoring.report_clue(user=county_staff, household=other, source="cadre", summary="排查"),
+        "finding": Finding.objects.create(rule_id="W", rule_version="1", family="部门预警", severity="高",
+                                          household=other, region_code=other.region_code, message="预警",
+                                          first_run=run, last_run=run),
+        "objection": Objection.objects.create(case=case, received_at=case.opened_at, content="异议",
+                                              recorded_by=county_staff),
+        "measure": Measure.objects.create(household=other, region_code=other.region_code, group="社会帮扶",
+                                          item="社会捐赠", start=dt.date(2026, 1, 1), created_by=county_staff),
+        "attachment": Attachment.objects.create(household=other, region_code=other.region_code, kind="photo",
+                                                name="现场.pdf", path=str(stored), size=17, uploaded_by=county_staff),
+        "job": create_job(kind=Kind.EXPORT_REGISTER, user=county_staff, params={"layout": "member"}),  # finished below
+        "roster": Roster.objects.create(kind="medical", source="县医保局", period="202503", file_name="名册.csv",
+                                        uploaded_by=department_officer, file_path=str(stored)),
+        "batch": batch, "item": item,
+        "evidence": Event.objects.create(item=item, kind=Event.Kind.EVIDENCE, user=county_staff, note="佐证",
+                                         file_path=str(stored), file_name="佐证.pdf"),
+        "sensitive_file": SensitiveFile.objects.create(owner=county_staff, kind="register_export", path=str(stored),
+                                                       name="台账.xlsx", expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)),
+        "village": other.region_code,
+    }  # fmt: skip
+    job = objects["job"]
+    job.status, job.result_path, job.result_name = "succeeded", str(stored), "台账.xlsx"
+    job.save()
+    owners = {kind: county_staff for kind in objects} | {"roster": department_officer}
+    for role in ("audit_admin", "security_admin"):
+        owners[role] = create_user(
+            username=role, password=PASSWORD, role=Role(role), region_code=builders.COUNTY
+        )
+    return objects, owners
+
+
+def _url(name: str, converters: list[str], objects: dict) -> str:
+    kind = OBJECT_URLS.get(name)
+    kwargs = {}
+    for argument in converters:
+        if argument in TEXT_ARGUMENTS and not (kind == "village" and argument == "village_code"):
+            kwargs[argument] = TEXT_ARGUMENTS[argument]
+        else:  # the object's id (or, for the 公示, the village's code)
+            kwargs[argument] = objects[kind] if kind == "village" else objects[kind].pk
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_declared_set_keeps_its_promise_on_every_url(client, world, village_cadre, county_admin):
+    objects, owners = world
+    owners["county_admin"] = county_admin
+    urls = {name: _url(name, converters, objects) for name, converters in _patterns()}
+    client.force_login(village_cadre)
+    for name in OBJECT_URLS:
+        statuses = [client.get(urls[name]).status_code, client.post(urls[name], {"reason": "x"}).status_code]
+        assert set(statuses) <= {403, 404, 405} and set(statuses) & {403, 404}, (name, statuses)
+    for name in LISTING_URLS:
+        response = client.get(urls[name])
+        assert response.status_code < 500, name
+        if response.status_code == 200 and not response.streaming:
+            page = response.content.decode()
+            assert not any(marker in page for marker in OUTSIDE), name
+    for name in ROLE_URLS:
+        statuses = [client.get(urls[name]).status_code, client.post(urls[name]).status_code]
+        assert set(statuses) <= {403, 404, 405} and set(statuses) & {403, 404}, (name, statuses)
+    client.logout()
+    for name in PUBLIC_URLS:
+        response = client.get(urls[name])
+        assert response.status_code < 500 and not any(m in response.content.decode() for m in OUTSIDE), name
+    for name in set(urls) - PUBLIC_URLS:
+        assert client.get(urls[name]).status_code in (302, 401, 403, 404, 405), name  # anonymous: login first
+    # the objects are real: whoever owns them (or the role named) reaches every page the outsider could not
+    for name, kind in OBJECT_URLS.items():
+        client.force_login(owners[kind])
+        status = client.get(urls[name]).status_code
+        assert (status < 500 and status != 404) or name in OWNER_GETS_404, (name, status)
+    client.force_login(county_admin)  # and the markers are there to be seen by whoever's region holds them
+    for name in ("registry:household_list", "api:list_households", "monitoring:list", "rules:findings"):
+        assert any(marker in client.get(urls[name]).content.decode() for marker in OUTSIDE), name
+    for name, role in ROLE_URLS.items():
+        client.force_login(owners[role])
+        status = client.get(urls[name]).status_code
+        assert status < 500 and status not in (403,), (name, status)
+
+
+# Object pages whose owner gets 404 by GET for a reason other than scope (said per page).
+OWNER_GETS_404: set[str] = set()

@@ -110,9 +110,10 @@ def get_household(request: HttpRequest, household_id: int) -> Household:
 
 @api.get("/members", response=list[MemberOut], tags=["台账"], summary="某户的家庭成员")
 def list_members(request: HttpRequest, household: int) -> list[Member]:
-    return list(
-        Member.objects.for_user(register_reader(request)).filter(household_id=household).order_by("id")
-    )
+    user = register_reader(request)
+    if not 0 < household < 2**63:  # beyond any key: SQLite's driver would raise OverflowError (a 500)
+        return []
+    return list(Member.objects.for_user(user).filter(household_id=household).order_by("id"))
 
 
 @api.get("/members/{member_id}", response=MemberOut, tags=["台账"], summary="成员详情")

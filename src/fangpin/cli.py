@@ -10,7 +10,6 @@ import argparse
 import getpass
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 COMMANDS = {
     "serve",
     "worker",
+    "run-job",
     "import",
     "export",
     "regions",
@@ -27,10 +27,18 @@ COMMANDS = {
     "screen",
     "income-policy",
     "roster",
+    "backup",
+    "restore",
+    "keys",
+    "purge",
     "help",
     "-h",
     "--help",
 }
+
+
+# commands that read or write encrypted numbers: they start only with the key that matches the data
+KEYED_COMMANDS = {"serve", "worker", "import", "screen", "keys", "run-job"}
 
 
 def _setup() -> None:
@@ -101,8 +109,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         strict=args.strict,
         confirmed=args.yes,
         allow_moves=args.move_people,
+        full_ids=args.full_ids,
     )
-    job = run_with_progress(job.pk, f"导入 {path.name}")
+    job = run_with_progress(job.pk, f"导入 {path.name}（先校验、后写入，各计一遍）")
     _print_import(job)
     if job.status == "awaiting":
         if not sys.stdin.isatty():
@@ -112,15 +121,20 @@ def cmd_import(args: argparse.Namespace) -> int:
             print("已取消，台账没有任何改动。")
             return 1
         job = queue_import_path(
-            user=user, path=path, year=args.year, confirmed=True, allow_moves=args.move_people
-        )
-        job = run_with_progress(job.pk, f"导入 {path.name}")
+            user=user, path=path, year=args.year, confirmed=True, allow_moves=args.move_people,
+            full_ids=args.full_ids,
+        )  # fmt: skip
+        job = run_with_progress(job.pk, f"导入 {path.name}（先校验、后写入，各计一遍）")
         _print_import(job)
     return 0 if job.status == "succeeded" else 1
 
 
 def _print_import(job) -> None:  # type: ignore[no-untyped-def]
     print(job.message)
+    if job.summary.get("publish_seconds"):
+        print(
+            f"  读取与校验 {job.summary['check_seconds']} 秒（不占用数据库写锁），写入 {job.summary['publish_seconds']} 秒"
+        )
     for fault in job.summary.get("faults", []):
         print(f"  {fault['label']}：{fault['count']}处（导入后由规则 {fault['rule']} 列出）")
     for problem in job.problems[:50]:
@@ -148,6 +162,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.output, user=user, layout=args.layout, year=args.year, full=full, progress=progress
         )
     progress.close()
+    if full:  # listed with its owner and deleted when it expires, like the web's full exports
+        from fangpin.retention.actions import register_file
+        from fangpin.retention.models import Kind
+
+        register_file(owner=user, kind=Kind.REGISTER_EXPORT, path=args.output, name=Path(args.output).name)
     print(f"已导出 {people:,} 人到 {args.output}")
     return 0
 
@@ -197,10 +216,23 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from fangpin.audit.actions import verify
+    from fangpin.audit.anchors import AnchorRefused, write_anchor
+    from fangpin.audit.keys import AuditKeyError, start_keyed_chain
 
-    result = verify()
+    try:
+        if args.action == "anchor":
+            path = write_anchor()
+            print(f"已写审计锚点：{path}（请另行保存一份，例如交审计管理员留存）")
+            return 0
+        if args.action == "init-key":
+            print(f"已生成审计密钥文件：{start_keyed_chain()}（请立即备份到本机以外的安全位置）")
+            return 0
+    except (AnchorRefused, AuditKeyError) as exc:
+        print(f"fangpin：{exc}", file=sys.stderr)
+        return 1
+    result = verify(extra_anchors=args.anchor or ())
     if result.ok:
-        print(f"审计日志完整：已校验 {result.checked:,} 条记录，哈希链无断裂。")
+        print(f"审计日志完整：已校验 {result.checked:,} 条记录、{result.anchors} 个锚点，哈希链无断裂。")
         return 0
     print(f"审计日志校验失败（已校验 {result.checked:,} 条）：", file=sys.stderr)
     for problem in result.problems:
@@ -227,20 +259,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)  # so that `finally` stops the worker: SIGTERM would otherwise orphan it
 
+    from fangpin.jobs.actions import WorkerSupervisor
+
     signal.signal(signal.SIGTERM, stop)
     worker = None
-    if not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "fangpin", "worker"])
+    if not args.no_worker:  # reaped, its jobs marked and restarted when it dies; stopped with serve
+        worker = WorkerSupervisor([sys.executable, "-m", "fangpin", "worker"])
+        worker.start()
     print(f"fangpin 已启动：http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
     try:
         serve(application, host=args.host, port=args.port, threads=args.threads, ident="fangpin")
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGINT)
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker.stop()
+    return 0
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    """Internal: one job in this process, started and watched by the worker (jobs.actions.run_job_in_child)."""
+    from fangpin.jobs.actions import die_with_parent, run_job
+
+    die_with_parent(args.parent)
+    run_job(args.job_id)
     return 0
 
 
@@ -386,6 +426,115 @@ def _roster_import(args: argparse.Namespace) -> int:
     return 0 if job.status == "succeeded" else 1
 
 
+def _passphrase(*, confirm: bool) -> str | None:
+    """FANGPIN_BACKUP_PASSPHRASE, else asked on the terminal (twice when a new archive is written)."""
+    from django.conf import settings
+
+    passphrase = os.environ.get("FANGPIN_BACKUP_PASSPHRASE", "")
+    if not passphrase:
+        if not sys.stdin.isatty():
+            print(
+                "请用环境变量 FANGPIN_BACKUP_PASSPHRASE 给出备份口令，或在终端上运行以输入口令。",
+                file=sys.stderr,
+            )
+            return None
+        passphrase = getpass.getpass("备份口令：")
+        if confirm and getpass.getpass("再次输入备份口令：") != passphrase:
+            print("两次输入的口令不一致，未备份。", file=sys.stderr)
+            return None
+    if confirm and len(passphrase) < settings.FANGPIN_BACKUP_PASSPHRASE_MIN_LENGTH:
+        print(f"备份口令至少 {settings.FANGPIN_BACKUP_PASSPHRASE_MIN_LENGTH} 个字符。", file=sys.stderr)
+        return None
+    return passphrase
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from fangpin.common.archive import ArchiveError
+    from fangpin.common.backup import backup
+
+    if (passphrase := _passphrase(confirm=True)) is None:
+        return 2
+    try:
+        summary = backup(Path(args.output), passphrase=passphrase, with_keys=args.with_keys)
+    except (ArchiveError, OSError) as exc:
+        print(f"备份失败：{exc}", file=sys.stderr)
+        return 1
+    rows = sum(summary.tables.values())
+    print(f"已备份到 {summary.path}（{summary.size / 1024 / 1024:,.1f} MB，已加密）："
+          f"数据库 {len(summary.tables)} 张表共 {rows:,} 行，数据目录文件 {summary.files:,} 个。")  # fmt: skip
+    if summary.with_keys:
+        print("备份中含密钥文件：这份备份与口令必须分开保管，拿到两者的人能读出全部证件号码。")
+    else:
+        print("备份中不含密钥文件：请另行保管密钥备份（fangpin backup --with-keys 或复制密钥文件），"
+              "没有密钥，备份中的证件号码和电话号码无法解密。")  # fmt: skip
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from fangpin.common.archive import ArchiveError
+    from fangpin.common.backup import RestoreRefused, restore
+
+    archive = Path(args.archive)
+    if not archive.is_file():
+        print(f"文件不存在：{archive}", file=sys.stderr)
+        return 2
+    if (passphrase := _passphrase(confirm=False)) is None:
+        return 2
+    try:
+        summary = restore(archive, passphrase=passphrase)
+    except (ArchiveError, RestoreRefused) as exc:
+        print(f"未恢复：{exc}", file=sys.stderr)
+        return 1
+    rows = sum(summary.tables.values())
+    tables = len(summary.tables)
+    files = summary.files
+    print(f"已恢复：数据库 {tables} 张表共 {rows:,} 行（与备份清单一致），数据目录文件 {files:,} 个。")
+    if not summary.with_keys:
+        where = "、".join(str(path) for path in summary.key_files)
+        print(f"备份中没有密钥文件：请从密钥备份中把密钥文件放回原处（{where}），否则平台不会启动。")
+    print("建议接着运行 fangpin audit verify 校验审计日志；如程序版本比备份新，先运行 fangpin migrate。")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from fangpin.audit.context import acting_as
+    from fangpin.common.crypto import KeyFileError
+    from fangpin.common.keys import key_status, retire_key, rotate_keys
+
+    try:
+        if args.action == "rotate":
+            with acting_as(_user(args.user), source="cli"):
+                rotation = rotate_keys()
+            change = f"{rotation.old_key_id} → {rotation.new_key_id}"
+            print(f"已轮换数据加密密钥：{change}，重新加密 {rotation.values:,} 个号码。")
+            print("查找用的哈希密钥未变（部门名册和审计日志中的哈希仍然有效）。请立即重新备份密钥文件。")
+            return 0
+        if args.action == "retire":
+            with acting_as(_user(args.user), source="cli"):
+                retire_key(args.key_id)
+            print(f"已停用密钥 {args.key_id}，并已从密钥文件中删除。请重新备份密钥文件。")
+            return 0
+        status = key_status()
+    except KeyFileError as exc:
+        print(f"未完成：{exc}", file=sys.stderr)
+        return 1
+    for key_id in status.key_ids:
+        mark = "（当前）" if key_id == status.current else ""
+        made = status.created.get(key_id)
+        created = f"，生成于 {made[:4]}年{int(made[5:7])}月{int(made[8:10])}日" if made else ""
+        print(f"密钥 {key_id}{mark}{created}：加密 {status.uses(key_id):,} 个号码")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from fangpin.audit.context import acting_as
+    from fangpin.retention.actions import purge
+
+    with acting_as(None, source="cli"):
+        print(purge())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fangpin.demo.actions import build_demo
 
@@ -404,12 +553,19 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("worker", help="运行后台任务（导入、导出）")
     s.add_argument("--workers", type=int, default=1)
     s.set_defaults(func=cmd_worker)
+    s = sub.add_parser("run-job", help="（内部）在单独的进程中运行一个后台任务，由后台任务进程启动")
+    s.add_argument("job_id", type=int)
+    s.add_argument("--parent", type=int, required=True)
+    s.set_defaults(func=cmd_run_job)
     s = sub.add_parser("import", help="导入户成员信息或监测对象信息文件")
     s.add_argument("file")
     s.add_argument("--year", type=int, help="收入年度（默认从文件标题识别）")
     s.add_argument("--user", help="以该用户身份导入（记入审计日志）")
     s.add_argument("--strict", action="store_true", help="严格模式：有任何数据疑点（如校验位错误）即整体拒收")
     s.add_argument("--yes", action="store_true", help="发现数据疑点时不再询问，按原值导入")
+    s.add_argument(
+        "--full-ids", action="store_true", help="错误说明保留完整证件号码（列入含敏感信息的文件，到期删除）"
+    )
     s.add_argument(
         "--move-people",
         action="store_true",
@@ -436,8 +592,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--department", default="")
     s.add_argument("--password", help="不建议在命令行给出；可用环境变量 FANGPIN_NEW_PASSWORD 或交互输入")
     s.set_defaults(func=cmd_user)
-    s = sub.add_parser("audit", help="校验审计日志哈希链")
-    s.add_argument("action", choices=["verify"])
+    s = sub.add_parser("audit", help="审计日志：verify 校验，anchor 写锚点，init-key 为旧日志生成审计密钥")
+    s.add_argument("action", choices=["verify", "anchor", "init-key"])
+    s.add_argument("--anchor", action="append", help="另行保存的锚点文件，一并核对（可多次给出）")
     s.set_defaults(func=cmd_audit)
     s = sub.add_parser("screen", help="运行规则目录（数据质量、收入监测）")
     s.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
@@ -488,12 +645,38 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--hashed-ids", action="store_true", help="证件号码已按约定哈希（64位）")
     s.add_argument("--user", help="以该用户身份导入（记入审计日志，缺省为操作系统账号）")
     s.set_defaults(func=cmd_roster)
+    s = sub.add_parser(
+        "purge", help="立即删除到期的含完整证件号码文件、导入文件和部门名册原文件（后台每小时也会执行）"
+    )
+    s.set_defaults(func=cmd_purge)
     s = sub.add_parser("demo", help="生成并导入示范县（绛县 140826）")
     s.add_argument("--people", type=int, default=250_000, help="人口数（默认 250000）")
     s.add_argument("--seed", type=int, default=20241026)
     s.add_argument("--out", default="", help="生成文件的目录（默认 数据目录/demo）")
     s.add_argument("--force", action="store_true", help="台账已有数据时仍重新导入")
     s.set_defaults(func=cmd_demo)
+    s = sub.add_parser(
+        "backup", help="把数据库和数据目录备份为一个加密文件（口令取自 FANGPIN_BACKUP_PASSPHRASE 或终端输入）"
+    )
+    s.add_argument("output", help="备份文件")
+    s.add_argument("--with-keys", action="store_true", help="同时备份密钥文件（这份备份须与口令分开保管）")
+    s.set_defaults(func=cmd_backup)
+    s = sub.add_parser("restore", help="从备份文件恢复到空的数据目录（PostgreSQL：空的数据库）")
+    s.add_argument("archive", help="备份文件")
+    s.set_defaults(func=cmd_restore)
+    s = sub.add_parser(
+        "keys",
+        help="数据加密密钥：status 查看，rotate 轮换（查找用的哈希密钥不轮换，以免部门名册和审计日志中的哈希失效）",
+    )
+    actions = s.add_subparsers(dest="action", required=True)
+    actions.add_parser("status", help="各密钥及其加密的号码数").set_defaults(func=cmd_keys)
+    r = actions.add_parser("rotate", help="生成新密钥并用它重新加密全部号码（一次完成，记入审计日志）")
+    r.add_argument("--user", help="以该用户身份操作（记入审计日志，缺省为操作系统账号）")
+    r.set_defaults(func=cmd_keys)
+    r = actions.add_parser("retire", help="停用一个已没有号码使用的旧密钥")
+    r.add_argument("key_id")
+    r.add_argument("--user", help="以该用户身份操作（记入审计日志，缺省为操作系统账号）")
+    r.set_defaults(func=cmd_keys)
     return p
 
 
@@ -507,4 +690,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = parser().parse_args(argv)
     _setup()
-    sys.exit(args.func(args))
+    if args.command in KEYED_COMMANDS:
+        from fangpin.common.crypto import require_keys
+
+        require_keys()  # a missing or wrong key stops here, before the command reads or writes anything
+    from fangpin.audit.keys import AuditKeyError
+
+    try:
+        sys.exit(args.func(args))
+    except AuditKeyError as exc:  # the audit key is checked at the first entry a command writes
+        print(f"fangpin：{exc}", file=sys.stderr)
+        sys.exit(3)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fangpin.rectification",
     "fangpin.monitoring",
     "fangpin.demo",
+    "fangpin.retention",
 ]
 
 MIDDLEWARE = [
@@ -135,12 +136,21 @@ LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env_int("FANGPIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("FANGPIN_LOGIN_COOLOFF_MINUTES", 30) / 60  # hours
-# Lock the account name (a password-guessing attack on one account) and, separately, an IP that
-# tries many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock the account name after AXES_FAILURE_LIMIT failures; lock an address only when it fails against
+# many accounts (fangpin.accounts.lockout), never for one person's typos behind a shared NAT address.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_HANDLER = "fangpin.accounts.lockout.LockoutHandler"
+# axes warns when addresses are not in AXES_LOCKOUT_PARAMETERS: the handler above locks them itself
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+FANGPIN_LOGIN_IP_FAILURE_LIMIT = env_int("FANGPIN_LOGIN_IP_FAILURE_LIMIT", 20)
+FANGPIN_LOGIN_IP_MIN_USERNAMES = env_int("FANGPIN_LOGIN_IP_MIN_USERNAMES", 5)
+FANGPIN_LOCKOUT_PAGE_ROWS = env_int("FANGPIN_LOCKOUT_PAGE_ROWS", 200)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# the audit log records every login (audit.spool: without waiting for an import); axes' own access log
+# would be a second copy and a database write on every login
+AXES_DISABLE_ACCESS_LOG = True
 
 # Idle expiry: the cookie is renewed on every request and dies after this many idle seconds.
 SESSION_COOKIE_AGE = env_int("FANGPIN_SESSION_IDLE_MINUTES", 30) * 60
@@ -148,6 +158,25 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions live outside the database: every page view renews its session (idle expiry), and on SQLite
+# that write would wait behind an import's write transaction. Redis when REDIS_URL is set, else files
+# in the data directory (written 0600 by Django, kept across restarts).
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_CACHE_ALIAS = "sessions"
+CACHES = {
+    # per process: the counts of web/summary.py, keyed by the data's version (never stale)
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}},
+    "sessions": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL")}
+        if env_str("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "sessions"),
+            "TIMEOUT": None,  # the session's own expiry applies
+            "OPTIONS": {"MAX_ENTRIES": env_int("FANGPIN_MAX_SESSIONS", 100_000)},
+        }
+    ),
+}
 CSRF_COOKIE_SAMESITE = "Lax"
 HTTPS = env_bool("FANGPIN_HTTPS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
@@ -174,6 +203,24 @@ CONTENT_SECURITY_POLICY = {
 
 # --- privacy ------------------------------------------------------------------------------------
 FANGPIN_KEY_FILE = env_str("FANGPIN_KEY_FILE", str(DATA_DIR / "keys" / "fangpin-keys.json"))
+# the audit chain's HMAC key and the anchors' Ed25519 signing key (outside the database, 0600)
+FANGPIN_AUDIT_KEY_FILE = env_str("FANGPIN_AUDIT_KEY_FILE", str(DATA_DIR / "keys" / "audit-key.json"))
+# signed digests of the audit chain head, one a day (in the data directory, so every backup has them)
+FANGPIN_AUDIT_ANCHOR_DIR = env_str("FANGPIN_AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit" / "anchors"))
+FANGPIN_AUDIT_ANCHOR_HOUR = env_int("FANGPIN_AUDIT_ANCHOR_HOUR", 16)  # daily anchor, UTC hour (00:00 北京)
+FANGPIN_AUDIT_VERIFY_MAX_PROBLEMS = env_int("FANGPIN_AUDIT_VERIFY_MAX_PROBLEMS", 20)  # verify stops listing
+# a login or a full view of a number waits this long for the audit chain, then is kept in the spool
+# (its own small SQLite file) and put on the chain by the next append: never minutes behind an import
+FANGPIN_AUDIT_WAIT_MS = env_int("FANGPIN_AUDIT_WAIT_MS", 200)
+FANGPIN_AUDIT_SPOOL_FILE = env_str("FANGPIN_AUDIT_SPOOL_FILE", str(DATA_DIR / "audit" / "spool.sqlite3"))
+# `fangpin keys rotate` re-encrypts this many values per UPDATE batch (one transaction overall)
+FANGPIN_KEY_ROTATE_CHUNK_SIZE = env_int("FANGPIN_KEY_ROTATE_CHUNK_SIZE", 2000)
+# backup archives: plaintext chunk size and the scrypt cost (log2 N) of the passphrase; both are
+# recorded in each archive, restore reads them from there (up to FANGPIN_BACKUP_SCRYPT_MAX_LOG2)
+FANGPIN_BACKUP_CHUNK_KIB = env_int("FANGPIN_BACKUP_CHUNK_KIB", 1024)
+FANGPIN_BACKUP_SCRYPT_LOG2 = env_int("FANGPIN_BACKUP_SCRYPT_LOG2", 17)
+FANGPIN_BACKUP_SCRYPT_MAX_LOG2 = env_int("FANGPIN_BACKUP_SCRYPT_MAX_LOG2", 20)
+FANGPIN_BACKUP_PASSPHRASE_MIN_LENGTH = env_int("FANGPIN_BACKUP_PASSPHRASE_MIN_LENGTH", 12)
 FANGPIN_PROVINCE_CODE = env_str("FANGPIN_PROVINCE_CODE", "14")
 FANGPIN_IMPORT_CHUNK_SIZE = env_int("FANGPIN_IMPORT_CHUNK_SIZE", 2000)
 # a rule whose findings exceed this share of the people/households it reads is marked 疑似规则或数据问题
@@ -189,6 +236,14 @@ if redis_url := env_str("REDIS_URL"):
     HUEY = RedisHuey("fangpin", url=redis_url, immediate=HUEY_IMMEDIATE)
 else:
     HUEY = SqliteHuey("fangpin", filename=str(DATA_DIR / "jobs.sqlite3"), immediate=HUEY_IMMEDIATE)
+# each job runs in its own process, killed past this resident memory (the whole process tree, so a
+# Spark JVM counts): a 250,000-person import peaks near 0.3 GiB, a DuckDB screening near 0.3-1.2 GiB
+FANGPIN_JOB_MEMORY_MB = env_int("FANGPIN_JOB_MEMORY_MB", 2048)
+FANGPIN_JOB_MEMORY_POLL_MS = env_int("FANGPIN_JOB_MEMORY_POLL_MS", 100)
+# a process started this long after a job's start is another process that reused the job's pid
+FANGPIN_JOB_PID_START_SLACK_SECONDS = env_float("FANGPIN_JOB_PID_START_SLACK_SECONDS", 1.0)
+# serve restarts a worker that exited: after 1 s, doubling up to this while it keeps dying
+FANGPIN_WORKER_RESTART_MAX_SECONDS = env_int("FANGPIN_WORKER_RESTART_MAX_SECONDS", 60)
 
 # --- i18n, static, media --------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -201,6 +256,36 @@ STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "files"
 # photos and scans attached to verifications, cases and visits
 FANGPIN_MAX_ATTACHMENT_MB = env_int("FANGPIN_MAX_ATTACHMENT_MB", 20)
+# files with full ID/phone numbers (written on request), import inputs and raw rosters are purged
+# this many days after they were written or their job/roster finished (fangpin.retention)
+FANGPIN_SENSITIVE_FILE_DAYS = env_int("FANGPIN_SENSITIVE_FILE_DAYS", 7)
+# what a table file (register, roster, inspection list) may cost, checked before parsing
+# (common.limits): a real county export is 250,000 people ≈ 60 MB .xlsx with ~45 columns
+FANGPIN_TABLE_MAX_MB = env_int("FANGPIN_TABLE_MAX_MB", 200)  # .xlsx/.csv file size
+FANGPIN_XLS_MAX_MB = env_int("FANGPIN_XLS_MAX_MB", 60)  # .xls: read whole by calamine
+FANGPIN_XLSX_MAX_UNCOMPRESSED_MB = env_int("FANGPIN_XLSX_MAX_UNCOMPRESSED_MB", 1024)  # that file: ~500 MB
+FANGPIN_XLSX_MAX_PART_MB = env_int("FANGPIN_XLSX_MAX_PART_MB", 1024)
+FANGPIN_XLSX_MAX_SHARED_STRINGS_MB = env_int("FANGPIN_XLSX_MAX_SHARED_STRINGS_MB", 300)  # held in memory
+FANGPIN_XLSX_MAX_RATIO = env_int("FANGPIN_XLSX_MAX_RATIO", 100)  # Apache POI's default too
+FANGPIN_XLSX_RATIO_FLOOR_MB = env_int("FANGPIN_XLSX_RATIO_FLOOR_MB", 1)  # smaller parts: any ratio
+FANGPIN_TABLE_MAX_ROWS = env_int("FANGPIN_TABLE_MAX_ROWS", 600_000)
+FANGPIN_TABLE_MAX_COLUMNS = env_int("FANGPIN_TABLE_MAX_COLUMNS", 1000)
+FANGPIN_TABLE_MAX_CELL_CHARS = env_int("FANGPIN_TABLE_MAX_CELL_CHARS", 32767)  # Excel's own cell limit
+FANGPIN_XLSX_MAX_SHARED_STRINGS = env_int("FANGPIN_XLSX_MAX_SHARED_STRINGS", 5_000_000)
+FANGPIN_CSV_MAX_LINE_KB = env_int("FANGPIN_CSV_MAX_LINE_KB", 1024)
+# which file types each kind of upload accepts (checked by content: common.files.check_upload),
+# and the size limit per type family
+FANGPIN_UPLOAD_TYPES = {  # comma-separated extensions
+    "table": env_str("FANGPIN_TABLE_TYPES", "xlsx,xlsm,xls,csv,txt"),
+    "evidence": env_str("FANGPIN_EVIDENCE_TYPES", "jpg,jpeg,png,pdf,docx,xlsx,doc,xls"),
+    "attachment": env_str("FANGPIN_ATTACHMENT_TYPES", "jpg,jpeg,png,heic,pdf,ofd,doc,docx,xls,xlsx"),
+}
+FANGPIN_UPLOAD_MAX_MB = {
+    "photo": env_int("FANGPIN_MAX_PHOTO_MB", FANGPIN_MAX_ATTACHMENT_MB),
+    "pdf": env_int("FANGPIN_MAX_PDF_MB", FANGPIN_MAX_ATTACHMENT_MB),
+    "office": env_int("FANGPIN_MAX_OFFICE_MB", FANGPIN_MAX_ATTACHMENT_MB),
+    "table": FANGPIN_TABLE_MAX_MB,
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -212,7 +297,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # every record is masked before any handler writes it: an exception may quote an ID or a phone
+    "filters": {"scrub": {"()": "fangpin.retention.scrub.ScrubFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": env_str("FANGPIN_LOG_LEVEL", "WARNING")},
     # huey logs every start-up detail at INFO through its own handler as well as ours
     "loggers": {"huey": {"level": "WARNING", "propagate": False, "handlers": ["console"]}},

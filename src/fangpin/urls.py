@@ -18,6 +18,7 @@ urlpatterns = [
     path("rosters/", include("fangpin.feeds.urls")),
     path("rectification/", include("fangpin.rectification.urls")),
     path("cases/", include("fangpin.monitoring.urls")),
+    path("sensitive-files/", include("fangpin.retention.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

@@ -22,8 +22,8 @@ def logout(page) -> None:
 
 def test_import_work_apply_and_close_an_item_moves_the_cleared_figure(page, demo_server, tmp_path):
     path = builders.write_xlsx(tmp_path / "督导组反馈问题清单.xlsx", ROWS, titles=("督导组反馈问题清单",))
-    evidence = tmp_path / "整改照片.txt"
-    evidence.write_text("佐证", encoding="utf-8")
+    evidence = tmp_path / "整改照片.jpg"  # evidence is checked by its content: a JPEG's own first bytes
+    evidence.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9")
 
     login(page, "xian_staff")
     page.get_by_role("link", name="整改台账").click()
@@ -32,8 +32,11 @@ def test_import_work_apply_and_close_an_item_moves_the_cleared_figure(page, demo
     page.get_by_label("问题来源").select_option(label="督导调研")
     page.set_input_files("input[type=file]", str(path))
     page.get_by_role("button", name="建立").click()
+    # the worker reads the list: its job page polls and leads on, to the mapping, then to the batch
+    page.locator("#next-step").click(timeout=60_000)
     expect(page.locator("#mapping-form")).to_be_visible()
     page.get_by_role("button", name="确认并导入").click()
+    page.locator("#next-step").click(timeout=60_000)
     expect(page.locator("#item-table")).to_contain_text("县级数据比对机制不健全")
     expect(page.locator("#cleared")).to_have_text("0.0%")
     batch_url = page.url

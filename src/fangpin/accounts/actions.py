@@ -64,13 +64,16 @@ def create_user(
     return user
 
 
-def unlock(*, username: str) -> int:
-    """Clear the failed-login record of an account (the security administrator's decision)."""
-    cleared = reset(username=username)
-    record(
-        Action.UNLOCK,
-        model="accounts.User",
-        object_repr=username,
-        detail=f"解除登录锁定（清除{cleared}条失败记录）",
-    )
+def unlock(*, username: str = "", ip_address: str = "") -> int:
+    """Clear what locked (the security administrator's decision): an account's failed-login records
+    from every address, or an address's records across every account it tried."""
+    if not username and not ip_address:
+        raise ValidationError("请指定要解除锁定的账号或地址")
+    cleared = reset(username=username) if username else reset(ip=ip_address)
+    if username:
+        record(Action.UNLOCK, model="accounts.User", object_repr=username,
+               detail=f"解除账号登录锁定（清除{cleared}条失败记录）")  # fmt: skip
+    else:
+        record(Action.UNLOCK, model="accounts.User", object_repr=ip_address,
+               detail=f"解除地址 {ip_address} 的登录锁定（清除{cleared}条失败记录）")  # fmt: skip
     return cleared

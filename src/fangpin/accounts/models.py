@@ -5,9 +5,14 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from fangpin.audit.signals import audited
+
 from .roles import CAPABILITIES, Department, Role
 
 
+# last_login changes at every login, which the login entry already records; the password hash shows only
+# that it changed; role and region are plain columns, so their changes are in before/after
+@audited(exclude=("last_login",), redact=("password",), m2m=("groups", "user_permissions"))
 class User(AbstractUser):
     """A platform account. `region` is the scope; `role` decides what may be done within it."""
 

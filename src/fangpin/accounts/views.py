@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 from fangpin.web.views import capability_required
 
 from . import actions
+from .lockout import current_locks
 
 
 class LoginForm(AuthenticationForm):
@@ -34,17 +34,24 @@ class FangpinLoginView(LoginView):
 
 @capability_required("manage_security")
 def lockouts(request: HttpRequest) -> HttpResponse:
-    """The security administrator's page: accounts locked by repeated failed logins."""
-    limit = settings.AXES_FAILURE_LIMIT
-    attempts = AccessAttempt.objects.order_by("-attempt_time")[:200]
-    return render(request, "accounts/lockouts.html", {"attempts": attempts, "limit": limit})
+    """The security administrator's page: accounts with failed logins, and locked addresses."""
+    return render(request, "accounts/lockouts.html", {
+        "locks": current_locks(),
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "ip_limit": settings.FANGPIN_LOGIN_IP_FAILURE_LIMIT,
+        "ip_names": settings.FANGPIN_LOGIN_IP_MIN_USERNAMES,
+    })  # fmt: skip
 
 
 @require_POST
 @capability_required("manage_security")
 def unlock(request: HttpRequest) -> HttpResponse:
-    username = request.POST.get("username", "")
+    username = request.POST.get("username", "").strip()
+    ip_address = request.POST.get("ip_address", "").strip()
     if username:
         actions.unlock(username=username)
-        messages.success(request, f"已解除 {username} 的登录锁定")
+        messages.success(request, f"已解除账号 {username} 的登录锁定")
+    elif ip_address:
+        actions.unlock(ip_address=ip_address)
+        messages.success(request, f"已解除地址 {ip_address} 的登录锁定")
     return redirect("lockouts")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from .context import acting_as
+from .keys import AuditKeyError
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -26,3 +27,10 @@ class AuditContextMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A lost audit key stops every write with the same plain message the command line gives."""
+        if isinstance(exception, AuditKeyError):
+            text = "平台暂停使用：审计密钥文件缺失或损坏，请联系系统管理员从密钥备份中恢复。"
+            return HttpResponse(text, status=503, content_type="text/plain; charset=utf-8")
+        return None

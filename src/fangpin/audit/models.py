@@ -19,10 +19,19 @@ class Action(models.TextChoices):
     UNLOCK = "unlock", "解除锁定"
 
 
+class Scheme(models.TextChoices):
+    """How an entry's hash was made. Entries written before the keyed chain stay plain SHA-256 (the
+    triggers forbid rewriting them); every later entry is HMAC-SHA256 with the audit key."""
+
+    SHA256 = "sha256", "SHA-256（旧记录）"
+    HMAC = "hmac", "HMAC-SHA256"
+
+
 class AuditEntry(models.Model):
-    """One event. `entry_hash` covers every field and the previous entry's hash, so editing or
-    deleting any past entry breaks the chain (`fangpin audit verify`). Triggers refuse UPDATE and
-    DELETE at the database level; the chain catches what gets past them (a raw file edit)."""
+    """One event. `entry_hash` is an HMAC (audit key outside the database) over every field and the
+    previous entry's hash, so editing or deleting any past entry breaks the chain and nobody without
+    the key can recompute it (`fangpin audit verify`). Triggers refuse UPDATE and DELETE at the database
+    level; the chain and the signed anchors outside the database catch what gets past them."""
 
     seq = models.PositiveBigIntegerField("序号", unique=True)
     at = models.DateTimeField("时间")
@@ -43,6 +52,7 @@ class AuditEntry(models.Model):
     detail = models.CharField("说明", max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    scheme = models.CharField("哈希方式", max_length=8, choices=Scheme.choices, default=Scheme.HMAC)
 
     class Meta:
         ordering = ["seq"]

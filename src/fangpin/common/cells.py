@@ -10,6 +10,9 @@ from decimal import Decimal, InvalidOperation
 YES = frozenset({"是", "Y", "YES", "1", "√", "✓", "TRUE", "有"})
 NO = frozenset({"否", "N", "NO", "0", "×", "✗", "X", "FALSE", "无"})
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+# integer digits a number cell may have before `money` refuses it: within Decimal's default 28-digit
+# precision once quantized to cents; each column then checks its own database bound (registry.columns)
+MAX_NUMBER_DIGITS = 20
 DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -24,8 +27,18 @@ MONTH_PATTERNS = (
 )
 
 
+SECRET_DIGITS = re.compile(r"\d{7,}")
+
+
 class CellError(ValueError):
     """A cell that cannot be read; the message is Chinese and goes straight to the clerk."""
+
+
+def shown(value: str, limit: int = 20) -> str:
+    """A cell's text as a message may quote it: long digit runs (an ID or a phone typed into the
+    wrong column) are masked, and long text is cut, so a message never carries a number in clear."""
+    masked = SECRET_DIGITS.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 5) + m.group()[-2:], value)
+    return masked if len(masked) <= limit else masked[:limit] + "…"
 
 
 def text(raw: object) -> str:
@@ -37,7 +50,9 @@ def text(raw: object) -> str:
         return raw.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    return unicodedata.normalize("NFKC", str(raw)).strip()
+    # U+0000 (an .xlsx may carry it as _x0000_): PostgreSQL stores it in neither text nor jsonb, and no
+    # clerk means it, so it is dropped here where every cell is read
+    return unicodedata.normalize("NFKC", str(raw)).replace("\x00", "").strip()
 
 
 def yes_no(raw: object) -> bool | None:
@@ -51,7 +66,7 @@ def yes_no(raw: object) -> bool | None:
         return True
     if value in NO:
         return False
-    raise CellError(f"「{text(raw)}」不是是/否值（可填：是/否、Y/N、1/0、√/×）")
+    raise CellError(f"「{shown(text(raw))}」不是是/否值（可填：是/否、Y/N、1/0、√/×）")
 
 
 def money(raw: object, *, allow_negative: bool = False) -> Decimal | None:
@@ -66,11 +81,14 @@ def money(raw: object, *, allow_negative: bool = False) -> Decimal | None:
         try:
             value = Decimal(cleaned)
         except InvalidOperation as exc:
-            raise CellError(f"「{text(raw)}」不是数字") from exc
+            raise CellError(f"「{shown(text(raw))}」不是数字") from exc
     if not value.is_finite():
-        raise CellError(f"「{text(raw)}」不是数字")
+        raise CellError(f"「{shown(text(raw))}」不是数字")
     if value < 0 and not allow_negative:
-        raise CellError(f"不能为负数（{value}）")
+        raise CellError(f"不能为负数（{shown(str(value))}）")
+    if value.adjusted() >= MAX_NUMBER_DIGITS:
+        # `1e30` or an ID typed into an amount: quantize would raise InvalidOperation (not a CellError)
+        raise CellError(f"数值过大（超过{MAX_NUMBER_DIGITS}位整数）")
     return value.quantize(Decimal("0.01"))
 
 
@@ -102,8 +120,8 @@ def date(raw: object) -> dt.date | None:
             try:
                 return dt.date(*(int(g) for g in match.groups()))
             except ValueError as exc:
-                raise CellError(f"「{value}」不是有效日期") from exc
-    raise CellError(f"「{value}」不是可识别的日期（如 2024-03-05、2024/3/5、20240305、2024年3月5日）")
+                raise CellError(f"「{shown(value)}」不是有效日期") from exc
+    raise CellError(f"「{shown(value)}」不是可识别的日期（如 2024-03-05、2024/3/5、20240305、2024年3月5日）")
 
 
 def month(raw: object) -> str:
@@ -121,7 +139,7 @@ def month(raw: object) -> str:
     try:
         return f"{date(raw):%Y%m}"
     except CellError:
-        raise CellError(f"「{value}」不是年月（应为 YYYYMM，如 202403）") from None
+        raise CellError(f"「{shown(value)}」不是年月（应为 YYYYMM，如 202403）") from None
 
 
 def split_list(raw: object) -> list[str]:

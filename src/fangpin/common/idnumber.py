@@ -7,6 +7,7 @@ source file. The one conversion that is exact (15 → 18 digits) is done and rep
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ CHECK_CHARS = "10X98765432"
 SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 DISABILITY_CATEGORIES = "1234567"  # 视力 听力 言语 肢体 智力 精神 多重
 DISABILITY_GRADES = "1234"
+MASK_MAX_STARS = 16  # Member.id_number_masked holds 24 characters: 4 + 16 + 4
 
 
 class IdFault:
@@ -79,6 +81,8 @@ def normalise_id(raw: object, *, allow_disability_card: bool = False) -> IdResul
         return IdResult(
             error="证件号码为空" if raw is None else "证件号码不是有效的号码", fault=IdFault.MISSING
         )
+    if isinstance(raw, float) and not math.isfinite(raw):  # int() of NaN/inf raises, not a refusal
+        return IdResult(error="证件号码不是有效的号码", fault=IdFault.INVALID, text=str(raw))
     if isinstance(raw, float | int):
         # Excel keeps 15 significant digits: an 18-digit number stored as a number has lost its tail.
         as_int = int(raw)
@@ -89,7 +93,7 @@ def normalise_id(raw: object, *, allow_disability_card: bool = False) -> IdResul
                 text=str(as_int),
             )
         raw = str(as_int)
-    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "").upper()
+    text = unicodedata.normalize("NFKC", str(raw)).replace("\x00", "").strip().replace(" ", "").upper()
     text = text.lstrip("'")  # Excel's text-prefix apostrophe
 
     def faulty(error: str, fault: str = IdFault.INVALID) -> IdResult:
@@ -97,6 +101,10 @@ def normalise_id(raw: object, *, allow_disability_card: bool = False) -> IdResul
 
     if not text:
         return IdResult(error="证件号码为空", fault=IdFault.MISSING)
+    if not text.isascii():
+        # str.isdigit() is true for ١ (Arabic-Indic) or 𐩀 (Kharosthi): such a "valid" number would be
+        # stored beside its ASCII twin as another person, and int() of some of them raises
+        return faulty("证件号码含有非法字符")
     if SCIENTIFIC.match(text):
         return faulty("证件号码是科学计数法，已被Excel损坏；请将该列设为文本后重新导出", IdFault.EXCEL_NUMBER)
     if text.startswith("999999"):
@@ -143,7 +151,8 @@ def mask_id(value: str) -> str:
         return ""
     if len(value) <= 8:
         return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    # a faulty cell kept as it is may be long: the stars stop where the masked column (24) ends
+    return value[:4] + "*" * min(len(value) - 8, MASK_MAX_STARS) + value[-4:]
 
 
 def make_id(address6: str, birth: dt.date, sequence: int) -> str:

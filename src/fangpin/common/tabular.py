@@ -8,6 +8,11 @@ calamine (Rust), which holds the sheet while reading; an .xls sheet has at most 
 stays small. The content decides, not the name: an .xlsx named .xls (or the reverse) is read as what
 it is. Whatever is wrong with a file, reading it raises `UnreadableFile` with a Chinese message, at
 open or in the middle of the file, never a traceback.
+
+Every reader is bounded (common.limits, all settings): file size before opening; for .xlsx the zip's
+declared sizes, compression ratio and <dimension>, then rows, columns, cell length and shared strings
+while streaming; for .xls the sheet's dimensions before its cells are read; for .csv line length and
+columns. A file over a limit raises `FileTooLarge` (an `UnreadableFile`) naming the limit.
 """
 
 from __future__ import annotations
@@ -21,6 +26,16 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
+from .limits import (
+    LimitExceeded,
+    TableLimits,
+    cell_too_long,
+    check_file_size,
+    size_text,
+    table_limits,
+    too_many_columns,
+    too_many_rows,
+)
 from .xlsx_stream import DamagedWorkbook, dimension_rows, iter_xlsx_rows
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -34,6 +49,10 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GBK/GB1803
 
 class UnreadableFile(ValueError):
     """The file cannot be read as a table at all; the message is Chinese."""
+
+
+class FileTooLarge(UnreadableFile):
+    """The file is over one of the table limits (common.limits); the message names the limit."""
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -85,19 +104,29 @@ def _encoding_problem(number: int, line: bytes, exc: UnicodeDecodeError, encodin
     )
 
 
+def _line_too_long(number: int, limit: int) -> str:
+    return f"CSV文件第{number}行超过 {size_text(limit)} 的单行上限，可能是损坏或恶意文件，已拒绝"
+
+
 def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
     """The file's lines as text, decoded strictly line by line, so a bad byte names its line."""
     if encoding == "utf-16":  # two bytes per character: lines cannot be split as bytes
         number = 0
+        max_chars = table_limits().max_csv_line_bytes // 2
         try:
             with open(path, encoding=encoding, newline="") as fh:
-                for number, line in enumerate(fh, start=1):  # noqa: B007 (number is read below)
+                for number, line in enumerate(iter(lambda: fh.readline(max_chars + 1), ""), start=1):
+                    if len(line) > max_chars:
+                        raise FileTooLarge(_line_too_long(number, max_chars * 2))
                     yield line
         except UnicodeDecodeError as exc:
             raise UnreadableFile(f"CSV文件第{number + 1}行附近不是有效的UTF-16编码，文件可能已损坏") from exc
         return
+    max_line = table_limits().max_csv_line_bytes
     with open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
+        for number, line in enumerate(iter(lambda: fh.readline(max_line + 1), b""), start=1):
+            if len(line) > max_line:
+                raise FileTooLarge(_line_too_long(number, max_line))
             try:
                 text = line.decode("utf-8" if encoding == "utf-8-sig" and number > 1 else encoding)
             except UnicodeDecodeError as exc:
@@ -123,6 +152,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
         dialect = _sniff(path, encoding)
     except OSError as exc:
         raise UnreadableFile(f"无法打开文件：{exc.strerror or exc}") from exc
+    limits = table_limits()
+    csv.field_size_limit(max(limits.max_csv_line_bytes, 131072))  # a field never exceeds its line
     reader = csv.reader(_decoded_lines(path, encoding), dialect)
     number = 0
     while True:
@@ -137,7 +168,20 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
         except OSError as exc:
             raise UnreadableFile(f"无法读取文件：{exc.strerror or exc}") from exc
         number += 1
+        _check_row(limits, number, row)
         yield number, list(row)
+
+
+def _check_row(limits: TableLimits, number: int, row: list[str]) -> None:
+    if number > limits.max_rows + 1000:
+        raise FileTooLarge(str(too_many_rows(limits.max_rows, number)))
+    if len(row) > limits.max_columns:
+        raise FileTooLarge(str(too_many_columns(limits.max_columns, len(row))))
+    for position, value in enumerate(row):
+        if len(value) > limits.max_cell_chars:
+            raise FileTooLarge(
+                str(cell_too_long(limits.max_cell_chars, len(value), f"第{number}行第{position + 1}列"))
+            )
 
 
 # --- Excel ---------------------------------------------------------------------------------------
@@ -206,6 +250,12 @@ def _excel_rows(path: Path, by_name: bool) -> Iterator[tuple[int, list[object]]]
             _not_a_workbook(_head(path))
             or f"无法读取Excel文件（文件已损坏或格式不对），请在Excel中打开并另存为.xlsx后重新上传：{exc}"
         ) from exc
+    limits = table_limits()
+    if sheet.width > limits.max_columns or sheet.height > limits.max_rows + 1000:  # before any cell
+        workbook.close()
+        if sheet.width > limits.max_columns:
+            raise FileTooLarge(str(too_many_columns(limits.max_columns, sheet.width)))
+        raise FileTooLarge(str(too_many_rows(limits.max_rows, sheet.height)))
     first_row = (sheet.start or (0, 0))[0] + 1
     first_col = (sheet.start or (0, 0))[1]
     try:
@@ -221,8 +271,22 @@ def _excel_rows(path: Path, by_name: bool) -> Iterator[tuple[int, list[object]]]
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
     try:
         yield from iter_xlsx_rows(str(path))
+    except LimitExceeded as exc:
+        raise FileTooLarge(str(exc)) from exc
     except DamagedWorkbook as exc:
         raise UnreadableFile(str(exc)) from exc
+
+
+def _check_size(path: Path, xls: bool) -> None:
+    limits = table_limits()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableFile(f"无法打开文件：{exc.strerror or exc}") from exc
+    try:
+        check_file_size(size, limits.max_xls_bytes if xls else limits.max_table_bytes)
+    except LimitExceeded as exc:
+        raise FileTooLarge(str(exc)) from exc
 
 
 def iter_rows(path: str | Path) -> Iterator[tuple[int, list[object]]]:
@@ -232,6 +296,8 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, list[object]]]:
     head = _head(path) if suffix in SUPPORTED_SUFFIXES else b""
     if suffix in {".csv", ".txt"} and head.startswith((ZIP_MAGIC, OLE_MAGIC)):
         suffix = ".xlsx" if head.startswith(ZIP_MAGIC) else ".xls"  # a workbook named .csv
+    if suffix in SUPPORTED_SUFFIXES:
+        _check_size(path, xls=head.startswith(OLE_MAGIC))
     if suffix in EXCEL_SUFFIXES:
         if head.startswith(ZIP_MAGIC):
             yield from _xlsx_rows(path)
@@ -260,6 +326,8 @@ def head_rows(path: str | Path, count: int = 12) -> list[tuple[int, list[object]
                 rows.append(row)
                 if len(rows) >= count:
                     break
+    except FileTooLarge:
+        raise  # over a limit is no damage to report later: the caller says so now
     except UnreadableFile:
         return rows
     return rows

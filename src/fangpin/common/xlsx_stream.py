@@ -12,6 +12,10 @@ shared formulas may have no cached value (None: formulas are never evaluated); e
 are empty; rows and cells may lack their `r`; the workbook may be Strict Open XML, use the 1904 date
 system, or keep its parts under other names (found through the relationships, case-insensitively).
 A damaged or truncated file raises `DamagedWorkbook` with a Chinese message, also in mid-sheet.
+
+Work is bounded (common.limits): the zip's central directory is checked before anything is inflated,
+every part is read through a counter that stops at its declared size, and rows, columns, cell length
+and the number of shared strings are checked while streaming; over a limit raises `LimitExceeded`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,18 @@ from dataclasses import dataclass
 from typing import IO
 
 from lxml import etree
+
+from .limits import (
+    BoundedPart,
+    LimitExceeded,
+    TableLimits,
+    cell_too_long,
+    check_zip,
+    size_text,
+    table_limits,
+    too_many_columns,
+    too_many_rows,
+)
 
 TRANSITIONAL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
@@ -75,8 +91,9 @@ class _Book:
 class _Package:
     """The zip's parts by name, found as Excel finds them: case-insensitive, with / or \\."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, limits: TableLimits | None = None) -> None:
         self.archive = archive
+        self.limits = limits or table_limits()
         self.names = {self._key(name): name for name in archive.namelist()}
 
     @staticmethod
@@ -86,11 +103,15 @@ class _Package:
     def has(self, part: str) -> bool:
         return self._key(part) in self.names
 
-    def open(self, part: str) -> IO[bytes]:
+    def info(self, part: str) -> zipfile.ZipInfo:
         name = self.names.get(self._key(part))
         if name is None:
             raise DamagedWorkbook(f"无法读取Excel文件：文件缺少「{part}」部分，已损坏或不完整")
-        return self.archive.open(name)
+        return self.archive.getinfo(name)
+
+    def open(self, part: str) -> IO[bytes]:
+        info = self.info(part)
+        return BoundedPart(self.archive.open(info), info.file_size, self.limits.max_part_bytes)  # type: ignore[return-value]
 
     def parse(self, part: str) -> etree._Element:
         with self.open(part) as fh:
@@ -184,12 +205,27 @@ def _text_of(element: etree._Element) -> str:
 
 
 def _shared_strings(package: _Package, part: str | None) -> list[str]:
+    """The shared-strings table, held in memory: its inflated size, count and lengths are bounded."""
     if part is None:
         return []
+    limits = package.limits
+    declared = package.info(part).file_size
+    if declared > limits.max_shared_strings_bytes:
+        raise LimitExceeded(
+            f"文件中的文字表解压后超过 {size_text(limits.max_shared_strings_bytes)} 的上限"
+            f"（本文件约 {size_text(declared)}），可能是损坏或恶意文件，已拒绝"
+        )
     strings = []
     with package.open(part) as fh:
         for _, si in etree.iterparse(fh, tag=SI_TAGS, resolve_entities=False, no_network=True):
-            strings.append(_text_of(si))
+            text = _text_of(si)
+            if len(text) > limits.max_cell_chars:
+                raise cell_too_long(limits.max_cell_chars, len(text), f"文件文字表的第{len(strings) + 1}项")
+            strings.append(text)
+            if len(strings) > limits.max_shared_strings:
+                raise LimitExceeded(
+                    f"文件中的不同文字超过 {limits.max_shared_strings:,} 项的上限，可能是损坏或恶意文件，已拒绝"
+                )
             si.clear()
     return strings
 
@@ -263,9 +299,11 @@ def _iso_date(raw: str) -> object:
 
 
 def _sheet_rows(
-    fh: IO[bytes], shared: list[str], date_styles: set[str], epoch: dt.datetime
+    fh: IO[bytes], shared: list[str], date_styles: set[str], epoch: dt.datetime, limits: TableLimits
 ) -> Iterator[tuple[int, list[object]]]:
     number = 0
+    count = 0
+    max_columns, max_chars = limits.max_columns, limits.max_cell_chars
     columns: dict[str, int] = {}  # "AB" → 27, filled as met
     ns = ""
     c_tag = v_tag = is_tag = ""
@@ -278,6 +316,9 @@ def _sheet_rows(
             number = int(r) if r else number + 1
         except ValueError:
             number += 1
+        count += 1
+        if count > limits.max_rows or number > limits.max_rows + 1000:  # a header block above the rows
+            raise too_many_rows(limits.max_rows, max(count, number))
         values: list[object] = []
         for cell in row:
             if cell.tag != c_tag:
@@ -292,6 +333,8 @@ def _sheet_rows(
                     position = columns[letters] = _column_index(letters)
                     if position < 0:
                         position = columns[letters] = len(values)
+            if position >= max_columns:
+                raise too_many_columns(max_columns, position + 1)
             raw = None
             inline = None
             for child in cell:
@@ -333,6 +376,8 @@ def _sheet_rows(
                 value = _iso_date(raw)
             else:
                 value = raw or None
+            if isinstance(value, str) and len(value) > max_chars:
+                raise cell_too_long(max_chars, len(value), f"单元格{ref or f'第{number}行'}")
             if position == len(values):
                 values.append(value)
             else:
@@ -361,23 +406,44 @@ def _damage(exc: BaseException, last_row: int) -> str:
     return "无法读取Excel文件：文件已损坏，请从原系统重新导出，或在Excel中打开并另存为.xlsx后重新上传"
 
 
-def iter_xlsx_rows(path: str) -> Iterator[tuple[int, list[object]]]:
+def _check_dimension(package: _Package, sheet: str) -> None:
+    """Refuse a sheet whose declared used range (<dimension>) is over the row or column limit."""
+    with package.open(sheet) as fh:
+        head = fh.read(4096).decode("utf-8", "replace")
+    match = DIMENSION.search(head)
+    if not match:
+        return
+    columns, rows = _column_index(match.group(1)) + 1, int(match.group(2))
+    if columns > package.limits.max_columns:
+        raise too_many_columns(package.limits.max_columns, columns)
+    if rows > package.limits.max_rows + 1000:  # room for a title block above the data
+        raise too_many_rows(package.limits.max_rows, rows)
+
+
+def iter_xlsx_rows(path: str, limits: TableLimits | None = None) -> Iterator[tuple[int, list[object]]]:
+    """Yield (row number, values) of the first visible sheet; `LimitExceeded` over a limit."""
     last_row = 0
+    limits = limits or table_limits()
     try:
         with zipfile.ZipFile(path) as archive:
-            package = _Package(archive)
+            check_zip(archive, limits)
+            package = _Package(archive, limits)
             book = _locate(package)
+            _check_dimension(package, book.sheet)
             shared = _shared_strings(package, book.shared_strings)
             date_styles = _date_styles(package, book.styles)
             epoch = EPOCH_1904 if book.date1904 else EXCEL_EPOCH
             with package.open(book.sheet) as fh:
-                for number, values in _sheet_rows(fh, shared, date_styles, epoch):
+                for number, values in _sheet_rows(fh, shared, date_styles, epoch, limits):
                     last_row = number
                     yield number, values
-    except DamagedWorkbook:
+    except (DamagedWorkbook, LimitExceeded):
         raise
     except READ_ERRORS as exc:
         raise DamagedWorkbook(_damage(exc, last_row)) from exc
+
+
+DIMENSION = re.compile(r'<(?:\w+:)?dimension ref="\$?[A-Z]+\$?\d+:\$?([A-Z]+)\$?(\d+)"')
 
 
 def dimension_rows(path: str) -> int | None:
@@ -387,7 +453,7 @@ def dimension_rows(path: str) -> int | None:
             package = _Package(archive)
             with package.open(_locate(package).sheet) as fh:
                 head = fh.read(4096).decode("utf-8", "replace")
-    except (DamagedWorkbook, *READ_ERRORS):
+    except (DamagedWorkbook, LimitExceeded, *READ_ERRORS):
         return None
-    match = re.search(r'<(?:\w+:)?dimension ref="\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?(\d+)"', head)
-    return int(match.group(1)) if match else None
+    match = DIMENSION.search(head)
+    return int(match.group(2)) if match else None

@@ -99,14 +99,17 @@ def _load_rosters(files: DemoFiles, user: User) -> None:
     from django.core.files import File
 
     from fangpin.feeds.actions import confirm_mapping, upload
+    from fangpin.feeds.models import Roster
 
     work_dir = Path(settings.MEDIA_ROOT) / "rosters"
     work_dir.mkdir(parents=True, exist_ok=True)
     period = files.rosters[0].path.stem.split("_")[1] if files.rosters else ""
     for roster_file in files.rosters:
         with acting_as(user, source="cli"), open(roster_file.path, "rb") as fh:
-            roster = upload(user=user, kind=roster_file.kind, source=roster_file.source, period=period,
+            header = upload(user=user, kind=roster_file.kind, source=roster_file.source, period=period,
                             hashed_ids=False, file=File(fh, name=roster_file.path.name), work_dir=work_dir)  # fmt: skip
+            run_job(header.pk)  # the worker's header reading, run here
+            roster = Roster.objects.get(pk=header.params["roster"])
             job = confirm_mapping(user=user, roster=roster, mapping=roster.mapping)
         job = run_job(job.pk)
         _say(f"  {roster.get_kind_display()}：{job.message}")
@@ -120,8 +123,10 @@ def _rectification(county: User, township: User) -> None:
 
     from fangpin.rectification import actions as ledger
 
-    def evidence(name: str) -> SimpleUploadedFile:
-        return SimpleUploadedFile(name, "整改佐证：入户核实记录、照片和签字表（示例）".encode())
+    def evidence(name: str) -> SimpleUploadedFile:  # a real PDF: evidence is checked by its content
+        from fangpin.demo.monitoring import sample_pdf
+
+        return SimpleUploadedFile(name, sample_pdf())
 
     today = timezone.localdate()
     with acting_as(county, source="cli"):
@@ -151,16 +156,16 @@ def _rectification(county: User, township: User) -> None:
         ledger.report_progress(user=township, item=items[0], note="已核对本镇全部因病监测户，正在补齐措施")
         ledger.extend_to_scope(user=township, item=items[0])
         ledger.report_progress(
-            user=township, item=items[2], note="已纳入监测", upload=evidence("纳入监测审批表.txt")
+            user=township, item=items[2], note="已纳入监测", upload=evidence("纳入监测审批表.pdf")
         )
         ledger.apply_for_closure(user=township, item=items[2], result="已全部纳入监测并落实危房改造")
     with acting_as(county, source="cli"):
         ledger.report_progress(
-            user=county, item=items[3], note="培训搬迁劳动力120人次", upload=evidence("培训签到表.txt")
+            user=county, item=items[3], note="培训搬迁劳动力120人次", upload=evidence("培训签到表.pdf")
         )
         ledger.apply_for_closure(user=county, item=items[3], result="新增就业86人")
         ledger.close(user=county, item=items[3], note="核查属实，同意销号")
-        ledger.report_progress(user=county, item=items[4], note="台账初稿", upload=evidence("资产台账.txt"))
+        ledger.report_progress(user=county, item=items[4], note="台账初稿", upload=evidence("资产台账.pdf"))
         ledger.apply_for_closure(user=county, item=items[4], result="台账已建立")
         ledger.return_item(user=county, item=items[4], reason="台账缺少管护责任人和收益分配记录，请补充")
     _say(f"  整改台账：{batch.name}，{len(items)}项问题（待整改、整改中、申请销号、已销号、退回各有）")

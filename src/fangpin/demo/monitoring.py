@@ -27,8 +27,21 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def sample_pdf() -> bytes:
+    """A real (one-page) PDF: uploads are checked by their content."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 760, "demo scan")
+    page.save()
+    return buffer.getvalue()
+
+
 def _scan(name: str) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, "扫描件（示例）：申请人签字、按手印".encode())
+    return SimpleUploadedFile(name, sample_pdf())
 
 
 # how the national export names some measures, and the catalogue's item for them

@@ -4,7 +4,6 @@ the source's saved mapping."""
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from fangpin.common.files import stamped
-from fangpin.common.tabular import SUPPORTED_SUFFIXES, sniff_suffix
+from fangpin.common.files import check_upload, copy_private, save_upload, stamped
+from fangpin.common.tabular import SUPPORTED_SUFFIXES, UnreadableFile, sniff_suffix
 from fangpin.jobs.actions import create_job
 from fangpin.jobs.models import Job, Kind
 from fangpin.registry.columns import header_key
@@ -46,29 +45,40 @@ def kinds_for(user: Any) -> list[RosterKind]:
 @transaction.atomic
 def upload(
     *, user: Any, kind: str, source: str, period: str, hashed_ids: bool, file: UploadedFile, work_dir: Any
-) -> Roster:
+) -> Job:
+    """Save the roster (checked by content and size, mode 0600) and create the job that reads its
+    header in the worker: a table file is never parsed in the web process. The caller enqueues it."""
     if kind not in {k.code for k in kinds_for(user)}:
         raise PermissionDenied("当前账号不能上传此类名册")
-    head = file.read(8)
-    file.seek(0)
+    suffix = "." + check_upload(file, "table")
     roster = Roster.objects.create(kind=kind, source=source, period=period, hashed_ids=hashed_ids,
                                    file_name=file.name, uploaded_by=user, file_path="")  # fmt: skip
-    target = work_dir / f"roster-{roster.pk}{sniff_suffix(file.name, head)}"
-    with open(target, "wb") as fh:
-        for chunk in file.chunks():
-            fh.write(chunk)
-    saved = MappingProfile.objects.filter(kind=kind, source=source).first()
-    detection = detect(str(target), KINDS[kind], saved.mapping if saved else None)
-    if detection is None:
-        raise ValidationError(NO_HEADER)
+    target = save_upload(file, Path(work_dir) / f"roster-{roster.pk}{suffix}")
     roster.file_path = str(target)
-    roster.header_row, roster.headers, roster.mapping = (
-        detection.header_row,
-        detection.headers,
-        detection.suggested,
-    )
-    roster.save()
-    return roster
+    roster.save(update_fields=["file_path"])
+    return create_job(kind=Kind.READ_HEADER, user=user, params={"roster": roster.pk},
+                      input_path=roster.file_path, input_name=roster.file_name)  # fmt: skip
+
+
+def read_header(roster: Roster) -> str | None:
+    """The worker's half of an upload: find the header and propose a mapping (the source's saved one
+    first). None when done, else why the file cannot be used (the roster is then rejected)."""
+    saved = MappingProfile.objects.filter(kind=roster.kind, source=roster.source).first()
+    try:
+        detection = detect(roster.file_path, KINDS[roster.kind], saved.mapping if saved else None)
+    except UnreadableFile as exc:  # over a limit (a damaged file gives no header: NO_HEADER)
+        reason = str(exc)
+    else:
+        if detection is not None:
+            roster.header_row, roster.headers, roster.mapping = (
+                detection.header_row, detection.headers, detection.suggested,
+            )  # fmt: skip
+            roster.save(update_fields=["header_row", "headers", "mapping", "updated_at"])
+            return None
+        reason = NO_HEADER
+    roster.status, roster.message = Roster.Status.REJECTED, reason[:500]
+    roster.save(update_fields=["status", "message", "updated_at"])
+    return reason
 
 
 @transaction.atomic
@@ -157,10 +167,12 @@ def import_file(
     with open(path, "rb") as fh:
         head = fh.read(8)
     work_dir.mkdir(parents=True, exist_ok=True)
-    target = stamped(work_dir, f"{kind}{sniff_suffix(Path(path).name, head)}")
-    shutil.copyfile(path, target)
+    target = copy_private(Path(path), stamped(work_dir, f"{kind}{sniff_suffix(Path(path).name, head)}"))
     try:
-        detection = detect(str(target), KINDS[kind], profile.mapping)
+        try:  # the CLI is the operator's own process: the header is read here, within the limits
+            detection = detect(str(target), KINDS[kind], profile.mapping)
+        except UnreadableFile as exc:
+            raise ValidationError(str(exc)) from exc
         if detection is None:
             raise ValidationError(NO_HEADER)
         difference = header_difference(detection.headers, profile)

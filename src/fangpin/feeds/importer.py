@@ -23,6 +23,7 @@ from fangpin.common.tabular import UnreadableFile, head_rows, iter_rows
 from fangpin.registry.columns import header_key
 from fangpin.registry.models import Member
 from fangpin.registry.rows import Problem, is_blank
+from fangpin.retention.scrub import scrub
 
 from .kinds import Field, RosterKind
 from .models import Roster, RosterRecord
@@ -132,7 +133,8 @@ def import_roster(roster: Roster, progress: Callable[[int, int | None], None] | 
                     raw = values[position] if position is not None and position < len(values) else None
                     value, error = _parse(f, raw, roster)
                     if error:
-                        result.problems.append(Problem(number, f.name, error, position))
+                        # row and column find the cell: the message shows at most a masked number
+                        result.problems.append(Problem(number, f.name, scrub(error), position))
                     parsed[f.key] = value
                 if result.problems:
                     continue
@@ -156,7 +158,7 @@ def import_roster(roster: Roster, progress: Callable[[int, int | None], None] | 
                 raise Rejected
             RosterRecord.objects.bulk_create(records, batch_size=2000)
     except UnreadableFile as exc:
-        result.problems.append(Problem(1, "", str(exc)))
+        result.problems.append(Problem(1, "", scrub(str(exc))))
     except Rejected:
         pass
     if result.problems:

@@ -26,9 +26,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         work_dir = settings.MEDIA_ROOT / "rosters"
         work_dir.mkdir(parents=True, exist_ok=True)
 
-        def run() -> HttpResponse:
-            roster = actions.upload(user=request.user, work_dir=work_dir, **form.cleaned_data)
-            return redirect("feeds:mapping", pk=roster.pk)
+        def run() -> HttpResponse:  # the file is saved here; its header is read by the worker
+            job = actions.upload(user=request.user, work_dir=work_dir, **form.cleaned_data)
+            enqueue(job)
+            return redirect("jobs:detail", pk=job.pk)
 
         if response := submit(request, form, run, field="file"):
             return response
@@ -38,6 +39,8 @@ def upload(request: HttpRequest) -> HttpResponse:
 @capability_required("upload_rosters")
 def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     roster = get_object_or_404(Roster.objects.for_user(request.user), pk=pk, status=Roster.Status.UPLOADED)
+    if not roster.headers:  # the worker has not read the header yet
+        return redirect("feeds:detail", pk=roster.pk)
     form = MappingForm(request.POST or None, kind=roster.roster_kind, headers=roster.headers,
                        initial_mapping=roster.mapping)  # fmt: skip
     if request.method == "POST" and form.is_valid():

@@ -20,6 +20,8 @@ class Kind(models.TextChoices):
     SCREENING = "screening", "筛查"
     IMPORT_ROSTER = "import_roster", "导入部门名册"
     EXPORT_FINDINGS = "export_findings", "导出筛查发现"
+    READ_HEADER = "read_header", "检查表头"  # an uploaded roster or inspection list, read in the worker
+    IMPORT_LIST = "import_list", "导入问题清单"  # rectification: an inspectors' list, with its mapping
 
 
 class Status(models.TextChoices):

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fangpin.common.files import save_upload, stamped
+from fangpin.common.files import check_upload, save_upload, stamped
 from fangpin.registry import facts
 from fangpin.registry.models import Household
 from fangpin.rules import actions as rule_actions
@@ -36,8 +36,8 @@ ATTACHMENT_TYPES = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".doc", ".docx", "
 
 
 def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
-    """Refuse a file of the wrong type or size before anything is written."""
-    limit = settings.FANGPIN_MAX_ATTACHMENT_MB
+    """Refuse a file of the wrong type, content or size before anything is written."""
+    limit = settings.FANGPIN_MAX_ATTACHMENT_MB  # the ceiling for every attachment; per type may be lower
     for kind, upload in uploads:
         if kind not in Attachment.Kind.values:
             raise ValidationError(f"附件“{upload.name}”的材料类型无效")
@@ -47,6 +47,7 @@ def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
             )
         if (upload.size or 0) > limit * 1024 * 1024:
             raise ValidationError(f"附件“{upload.name}”超过{limit}MB，请压缩后再上传")
+        check_upload(upload, "attachment")  # by content (a program renamed .jpg) and per-type size
 
 
 def attach(*, user: Any, household: Household, upload: UploadedFile, kind: str, **links: Any) -> Attachment:

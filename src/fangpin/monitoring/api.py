@@ -58,6 +58,7 @@ def list_cases(
     request: HttpRequest, kind: str = "", status: str = "open", overdue: bool = False
 ) -> list[dict]:
     cases = Case.objects.for_user(register_reader(request)).select_related("household")
+    kind, status = kind.replace("\x00", ""), status.replace("\x00", "")  # PostgreSQL: U+0000 is a 500
     if kind:
         cases = cases.filter(kind=kind)
     if status:
@@ -91,6 +92,7 @@ class ClueOut(Schema):
 @router.get("/clues", response=list[ClueOut], summary="线索库")
 def list_clues(request: HttpRequest, status: str = "pending") -> list[Clue]:
     clues = Clue.objects.for_user(register_reader(request))
+    status = status.replace("\x00", "")  # PostgreSQL refuses U+0000 in a comparison (a 500)
     return list(clues.filter(status=status)[:1000] if status else clues[:1000])
 
 

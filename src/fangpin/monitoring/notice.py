@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import astuple, dataclass
+from xml.sax.saxutils import escape
 
 from django.utils import timezone
 
@@ -131,7 +132,8 @@ def as_pdf(notice: Notice) -> bytes:
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 11),
                                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                                ("ALIGN", (0, 0), (-1, -1), "CENTER")]))  # fmt: skip
-    doc.build([Paragraph(notice.title, title), Spacer(1, 6 * mm), Paragraph(notice.body, base),
-               Spacer(1, 4 * mm), table, Spacer(1, 10 * mm), Paragraph(notice.signature, right),
-               Paragraph(notice.date, right)])  # fmt: skip
+    # Paragraph parses its text as markup: a name like "<b>王</b>&amp;" must print as typed
+    doc.build([Paragraph(escape(notice.title), title), Spacer(1, 6 * mm), Paragraph(escape(notice.body), base),
+               Spacer(1, 4 * mm), table, Spacer(1, 10 * mm), Paragraph(escape(notice.signature), right),
+               Paragraph(escape(notice.date), right)])  # fmt: skip
     return out.getvalue()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +19,8 @@ from fangpin.regions.models import Region
 from fangpin.registry.facts import FactsForm
 from fangpin.registry.models import Household
 from fangpin.rules.models import WARNING_FAMILIES, Finding
+from fangpin.web import summary
+from fangpin.web.paging import by_key, newest_first
 from fangpin.web.views import capability_required, forbidden, perform, submit
 
 from . import actions, assistance, elimination, notice
@@ -39,6 +41,7 @@ from .procedure import procedure
 from .timeline import timeline
 
 ROLE_LABELS = {r.value: r.label for r in Role}
+OVERDUE_SHOWN = 50  # the most overdue; the count says how many there are in all
 
 
 def _scoped_household(request: HttpRequest, pk: int) -> Household:
@@ -60,10 +63,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
         clues = clues.filter(status=status)
     warnings = (Finding.objects.for_user(request.user)
                 .filter(family__in=WARNING_FAMILIES, status=Finding.Status.OPEN, clue__isnull=True)
-                .select_related("household", "member").order_by("-created_at"))  # fmt: skip
+                .select_related("household", "member"))  # fmt: skip
     context = {
-        "clues": clues[:300], "status": status, "statuses": Clue.Status.choices,
-        "warnings": warnings[:200] if status == "pending" else [], "warning_count": warnings.count(),
+        "clues": newest_first(clues, request, param="clues_before"), "status": status,
+        "statuses": Clue.Status.choices,
+        "warnings": newest_first(warnings, request) if status == "pending" else [],
+        "warning_count": warnings.count(),
     }  # fmt: skip
     return render(request, "monitoring/inbox.html", context)
 
@@ -127,15 +132,10 @@ def clue_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # ---- cases -----------------------------------------------------------------------------------------
 
 
-@capability_required("view_register")
-def case_list(request: HttpRequest) -> HttpResponse:
-    cases = Case.objects.for_user(request.user).select_related("household")
-    kind = request.GET.get("kind", "")
-    if kind in Case.Kind.values:
-        cases = cases.filter(kind=kind)
+def _case_overview(cases: QuerySet[Case]) -> dict[str, Any]:
+    """Over every open case in scope: who is waiting past a step's limit, by village; and each
+    township's share of identifications decided within the limits. Cached per data version."""
     rows = [(case, actions.clock(case)) for case in cases.filter(status=Case.Status.OPEN)]
-    if request.GET.get("overdue"):
-        rows = [(case, tick) for case, tick in rows if tick.step_overdue or tick.overdue]
     townships = _township_names()
     villages = dict(
         Region.objects.filter(level=5, code__in={c.region_code for c, _ in rows}).values_list("code", "name")
@@ -150,10 +150,32 @@ def case_list(request: HttpRequest) -> HttpResponse:
         counts = timeliness[townships.get(case.region_code[:9], "")]
         counts[0] += actions.within_limit(case)
         counts[1] += 1
-    context = {
-        "rows": rows, "waiting": dict(sorted(waiting.items())), "kind": kind, "kinds": Case.Kind.choices,
-        "procedures": [procedure(k) for k in Case.Kind.values],
+    return {
+        "overdue_ids": [case.pk for case, tick in rows if tick.step_overdue or tick.overdue],
+        "waiting": dict(sorted(waiting.items())),
         "timeliness": {k: (w, t, round(100 * w / t, 1)) for k, (w, t) in sorted(timeliness.items())},
+    }
+
+
+@capability_required("view_register")
+def case_list(request: HttpRequest) -> HttpResponse:
+    cases = Case.objects.for_user(request.user).select_related("household")
+    kind = request.GET.get("kind", "")
+    if kind in Case.Kind.values:
+        cases = cases.filter(kind=kind)
+    else:
+        kind = ""
+    overview = summary.cached(
+        "case_overview", f"{summary.scope_key(request.user)}:{kind}", lambda: _case_overview(cases)
+    )
+    open_cases = cases.filter(status=Case.Status.OPEN)
+    if request.GET.get("overdue"):
+        open_cases = open_cases.filter(pk__in=overview["overdue_ids"])
+    page = newest_first(open_cases, request)
+    context = {
+        "rows": [(case, actions.clock(case)) for case in page], "page": page, "open_count": open_cases.count(),
+        "waiting": overview["waiting"], "kind": kind, "kinds": Case.Kind.choices,
+        "procedures": [procedure(k) for k in Case.Kind.values], "timeliness": overview["timeliness"],
         "role_labels": ROLE_LABELS,
     }  # fmt: skip
     return render(request, "monitoring/case_list.html", context)
@@ -287,18 +309,30 @@ def monitored(request: HttpRequest) -> HttpResponse:
         households = households.filter(risk_eliminated=True)
     elif request.GET.get("state") != "all":
         households = households.exclude(risk_eliminated=True)
-    households = (households.annotate(last_visit=Max("visits__visited_on")).select_related("region")
-                  .prefetch_related("members", "assistance", "cases")[:500])  # fmt: skip
-    cadres = {p.household_id: p.cadre for p in Pairing.objects.filter(
-        household__in=households, until__isnull=True).select_related("cadre")}  # fmt: skip
-    rows = [(h, cadres.get(h.pk), assistance.plan_problems(h)) for h in households]
     if request.GET.get("problems"):
-        rows = [row for row in rows if row[2]]
+        with_problems = summary.cached(
+            "plan_problems", f"{summary.scope_key(request.user)}:{request.GET.get('state', '')}",
+            lambda: [h.pk for h in households.prefetch_related("members", "assistance", "cases")
+                     if assistance.plan_problems(h)],
+        )  # fmt: skip
+        households = households.filter(pk__in=with_problems)
+    page = by_key(
+        households.annotate(last_visit=Max("visits__visited_on")).select_related("region")
+        .prefetch_related("members", "assistance", "cases"),
+        request,
+    )  # fmt: skip
+    cadres = {p.household_id: p.cadre for p in Pairing.objects.filter(
+        household__in=[h.pk for h in page], until__isnull=True).select_related("cadre")}  # fmt: skip
+    in_scope = Household.objects.for_user(request.user)
+    overdue = summary.cached(
+        "overdue_all", summary.scope_key(request.user), lambda: assistance.overdue_visits(in_scope)
+    )
     users = list(assistance.cadres_in(request.user.region).select_related("region"))
     load = assistance.cadre_load(users)
     context = {
-        "rows": rows, "state": request.GET.get("state", ""),
-        "overdue": assistance.overdue_visits(Household.objects.for_user(request.user))[:200],
+        "rows": [(h, cadres.get(h.pk), assistance.plan_problems(h)) for h in page], "page": page,
+        "total": households.count(), "state": request.GET.get("state", ""),
+        "overdue": overdue[:OVERDUE_SHOWN], "overdue_count": len(overdue),
         "loads": sorted(((u, load.get(u.pk, 0)) for u in users), key=lambda x: -x[1]),
     }  # fmt: skip
     return render(request, "monitoring/monitored.html", context)

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from fangpin.common.files import save_upload, stamped
+from fangpin.common.files import check_upload, save_upload, stamped
 from fangpin.regions.models import Region
 
 from .models import Batch, Event, Item, Status
@@ -76,6 +76,8 @@ def report_progress(*, user: Any, item: Item, note: str, upload: UploadedFile | 
     _require(can_work_on(user, item), "当前账号不能报送该问题的整改进展")
     if item.status not in (Status.PENDING, Status.IN_PROGRESS):
         raise ValidationError(f"问题状态为{item.get_status_display()}，不能报送进展")
+    if upload is not None:
+        check_upload(upload, "evidence")  # by content and size, before anything is written
     if item.status == Status.PENDING:
         item.status = Status.IN_PROGRESS
         _event(item, Event.Kind.STARTED, user)

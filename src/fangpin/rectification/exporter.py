@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from fangpin.audit.actions import record
 from fangpin.audit.models import Action
+from fangpin.common.safe_cells import merge_text, write_cell
 
 from .models import Batch, Item
 
@@ -36,11 +37,11 @@ def export_ledger(target: str | Path, *, user: Any, batch: Batch) -> int:
         {"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True, "align": "center"}
     )
     cell = workbook.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    sheet.merge_range(0, 0, 0, len(HEADER) - 1, f"{batch.name}整改台账", title)
+    merge_text(sheet, 0, 0, 0, len(HEADER) - 1, f"{batch.name}整改台账", title)
     unit = getattr(user, "unit", "") or str(user.region or "")
-    sheet.merge_range(1, 0, 1, len(HEADER) - 1,
-                      f"问题来源：{batch.get_source_display()}　批次：{batch.name}　填报单位：{unit}　"
-                      f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}")  # fmt: skip
+    merge_text(sheet, 1, 0, 1, len(HEADER) - 1,
+               f"问题来源：{batch.get_source_display()}　批次：{batch.name}　填报单位：{unit}　"
+               f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}", None)  # fmt: skip
     for col, name in enumerate(HEADER):
         sheet.write_string(2, col, name, head)
     widths = (6, 40, 14, 10, 30, 12, 30, 20, 18)
@@ -56,7 +57,7 @@ def export_ledger(target: str | Path, *, user: Any, batch: Batch) -> int:
             f"{timezone.localtime(item.closed_at):%Y-%m-%d}" if item.closed_at else "",
         )  # fmt: skip
         for col, value in enumerate(values):
-            sheet.write(row, col, value, cell)
+            write_cell(sheet, row, col, value, cell)  # descriptions are data, never formulas
         row += 1
     sheet.write_string(row + 1, 0, "制表人：")
     sheet.write_string(row + 1, 4, "审核人：")

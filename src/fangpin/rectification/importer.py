@@ -17,7 +17,12 @@ from fangpin.registry.rows import Problem, is_blank
 from fangpin.rules.catalogue import rule_by_id
 
 from . import actions
-from .models import Batch
+from .models import Batch, Item
+
+
+def _item_field(key: str) -> Any:
+    names = {f.name for f in Item._meta.fields}
+    return Item._meta.get_field(key) if key in names else None
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,19 @@ COLUMNS = (
     Col("rule_id", "关联规则", ("规则编号",)),
 )
 LOOKUP = {header_key(name): col for col in COLUMNS for name in (col.label, *col.synonyms)}
+# the list's text columns with a length limit in the ledger (Item's CharFields): checked per row
+TEXT_LIMITS = {c.key: f.max_length for c in COLUMNS if (f := _item_field(c.key)) is not None and f.max_length}
+NUMBER_MAX = 2147483647  # Item.number is a PositiveIntegerField: the largest every database holds
+
+
+def _number_problems(row: int, value: int, taken: dict[int, int], col_index: int | None) -> list[Problem]:
+    if not 1 <= value <= NUMBER_MAX:
+        return [Problem(row, "序号", f"应为1到{NUMBER_MAX}之间的整数", col_index)]
+    if value in taken:
+        where = f"与第{taken[value]}行重复" if taken[value] else "本批次已有该序号的问题"
+        return [Problem(row, "序号", f"序号{value}{where}", col_index)]
+    taken[value] = row
+    return []
 
 
 @dataclass
@@ -77,6 +95,30 @@ def detect(path: str) -> ListHeader | None:
     return ListHeader(number, labels, suggested)
 
 
+NO_HEADER = "未找到表头：文件前12行中没有“问题描述”“责任单位”“整改时限”等列名"
+
+
+def read_list_header(job: Any) -> tuple[str | None, str]:
+    """The worker's half of a list upload (a READ_HEADER job): the header found, kept on the job for
+    the mapping page; (why the file cannot be used or None, the page that comes next)."""
+    from django.urls import reverse
+
+    try:
+        header = detect(job.params["inspection_list"])
+    except UnreadableFile as exc:  # over a limit; a damaged file simply has no header
+        return str(exc), ""
+    if header is None:
+        return NO_HEADER, ""
+    job.summary = {**job.summary, "header": {"row": header.row, "labels": header.labels,
+                                              "suggested": header.suggested}}  # fmt: skip
+    return None, reverse("rectification:list_mapping")
+
+
+def header_of(job: Any) -> ListHeader:
+    data = job.summary["header"]
+    return ListHeader(data["row"], list(data["labels"]), dict(data["suggested"]))
+
+
 def _header(rows: Any, header: ListHeader, mapping: dict[str, str]) -> tuple[int, dict[str, int]]:
     """Skip to the header row and turn the mapping (key → label) into column positions."""
     for number, _ in rows:
@@ -100,12 +142,21 @@ def _region(batch: Batch, township: str, village: str) -> Region | None:
     return towns.first() if towns is not None else None
 
 
-def import_list(*, user: Any, batch: Batch, path: str, mapping: dict[str, str] | None = None) -> ListResult:
-    """Import the list with the confirmed column mapping (or, without one, the proposed mapping)."""
+def import_list(
+    *,
+    user: Any,
+    batch: Batch,
+    path: str,
+    mapping: dict[str, str] | None = None,
+    header: ListHeader | None = None,
+) -> ListResult:
+    """Import the list with the confirmed column mapping (or, without one, the proposed mapping), under
+    the header read earlier by the worker (or found here)."""
     problems: list[Problem] = []
     parsed: list[dict[str, Any]] = []
+    taken: dict[int, int] = dict.fromkeys(batch.items.values_list("number", flat=True), 0)  # number → row
     try:
-        detected = detect(path)
+        detected = header or detect(path)
         if detected is None:
             return ListResult(
                 False, 0, [Problem(1, "", "未找到表头：需要“问题描述”“责任单位”“整改时限”等列")]
@@ -134,6 +185,13 @@ def import_list(*, user: Any, batch: Batch, path: str, mapping: dict[str, str] |
                         row["number"] = cells.integer(row["number"])
                     except cells.CellError as exc:
                         problems.append(Problem(number, "序号", str(exc), index.get("number")))
+                    else:  # the number is unique per batch (a constraint) and a positive integer field
+                        problems += _number_problems(number, row["number"], taken, index.get("number"))
+                for key, limit in TEXT_LIMITS.items():  # PostgreSQL refuses a longer value mid-write
+                    if len(row[key]) > limit:
+                        label = next(c.label for c in COLUMNS if c.key == key)
+                        message = f"内容过长（{len(row[key])}字，最多{limit}字）"
+                        problems.append(Problem(number, label, message, index.get(key)))
                 region = _region(batch, row.pop("township"), row.pop("village"))
                 if region is None:
                     problems.append(
@@ -145,7 +203,7 @@ def import_list(*, user: Any, batch: Batch, path: str, mapping: dict[str, str] |
                         Problem(
                             number,
                             "关联规则",
-                            f"规则「{row['rule_id']}」不在规则目录中",
+                            f"规则「{cells.shown(row['rule_id'])}」不在规则目录中",
                             index.get("rule_id"),
                         )
                     )
@@ -156,6 +214,11 @@ def import_list(*, user: Any, batch: Batch, path: str, mapping: dict[str, str] |
         problems.append(Problem(header_row, "", "表头下没有数据行"))
     if problems:
         return ListResult(False, 0, problems)
+    free = max(taken, default=0)  # rows without a 序号 follow every number given or held
+    for row in parsed:
+        if not row["number"]:
+            free += 1
+            row["number"] = free
     with transaction.atomic():
         for row in parsed:
             actions.add_item(user=user, batch=batch, **{k: v for k, v in row.items() if v not in ("", None)})

@@ -6,7 +6,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fangpin.common.files import check_upload, save_upload, stamped
+from fangpin.jobs.actions import create_job, enqueue
+from fangpin.jobs.models import Job, Kind
+from fangpin.jobs.models import Status as JobStatus
 from fangpin.regions.models import Level, Region, code_range
 from fangpin.registry.models import Household
 from fangpin.web.views import capability_required, forbidden, perform
@@ -21,7 +24,7 @@ from fangpin.web.views import capability_required, forbidden, perform
 from . import actions
 from .exporter import export_ledger
 from .forms import ApplyForm, BatchForm, ItemForm, ListMappingForm, ProgressForm, ReviewForm
-from .importer import detect, import_list
+from .importer import header_of
 from .models import Batch, Event, Item, Status, batches_for
 
 
@@ -45,20 +48,20 @@ def new_batch(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         pending = {"name": data["name"], "source": data["source"],
                    "received_on": data["received_on"].isoformat() if data.get("received_on") else ""}  # fmt: skip
-        if data.get("file"):
-            folder = settings.MEDIA_ROOT / "rectification" / "lists"
-            folder.mkdir(parents=True, exist_ok=True)
-            target = (
-                folder / f"{timezone.now():%Y%m%d%H%M%S}-{request.user.pk}-{Path(data['file'].name).name}"
-            )
-            with open(target, "wb") as fh:
-                for chunk in data["file"].chunks():
-                    fh.write(chunk)
-            if detect(str(target)) is None:
-                form.add_error("file", "未找到表头：文件前12行中没有“问题描述”“责任单位”“整改时限”等列名")
+        if upload := data.get("file"):  # saved here (checked by content and size); read by the worker
+            try:
+                ext = check_upload(upload, "table")
+            except ValidationError as exc:
+                form.add_error("file", exc)
                 return render(request, "rectification/new_batch.html", {"form": form})
-            request.session["pending_list"] = {**pending, "path": str(target), "file_name": data["file"].name}
-            return redirect("rectification:list_mapping")
+            folder = settings.MEDIA_ROOT / "rectification" / "lists"
+            target = save_upload(upload, stamped(folder, f"{request.user.pk}-{Path(upload.name).stem}.{ext}"))
+            job = create_job(kind=Kind.READ_HEADER, user=request.user, params={"inspection_list": str(target)},
+                             input_path=str(target), input_name=upload.name)  # fmt: skip
+            enqueue(job)
+            request.session["pending_list"] = {**pending, "path": str(target), "file_name": upload.name,
+                                               "job": job.pk}  # fmt: skip
+            return redirect("jobs:detail", pk=job.pk)
         batch = _create(request, pending)
         return redirect("rectification:batch", pk=batch.pk)
     return render(request, "rectification/new_batch.html", {"form": form})
@@ -75,21 +78,23 @@ def list_mapping(request: HttpRequest) -> HttpResponse:
     pending = request.session.get("pending_list")
     if not pending:
         return redirect("rectification:new_batch")
-    header = detect(pending["path"])
+    read = Job.objects.for_user(request.user).filter(pk=pending.get("job"), kind=Kind.READ_HEADER).first()
+    if read is None or read.status != JobStatus.SUCCEEDED:  # not read yet, or refused: the job page says
+        return redirect("jobs:detail", pk=read.pk) if read else redirect("rectification:new_batch")
+    done = Job.objects.for_user(request.user).filter(pk=pending.get("import_job") or 0).first()
+    if done is not None and done.status == JobStatus.SUCCEEDED:  # imported: never twice from one upload
+        del request.session["pending_list"]
+        return redirect("jobs:detail", pk=done.pk)
+    header = header_of(read)
     form = ListMappingForm(request.POST or None, labels=header.labels, suggested=header.suggested)
-    problems = []
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            batch = _create(request, pending)
-            result = import_list(
-                user=request.user, batch=batch, path=pending["path"], mapping=form.cleaned_data
-            )
-            if result.ok:
-                del request.session["pending_list"]
-                return redirect("rectification:batch", pk=batch.pk)
-            transaction.set_rollback(True)  # all or nothing: no batch without its list
-        problems = result.problems
-    context = {"form": form, "pending": pending, "header_row": header.row, "problems": problems}
+    if request.method == "POST" and form.is_valid():  # the list itself is read and imported by the worker
+        job = create_job(kind=Kind.IMPORT_LIST, user=request.user, input_path=pending["path"],
+                         input_name=pending["file_name"],
+                         params={"pending": pending, "mapping": form.cleaned_data, "header": read.summary["header"]})  # fmt: skip
+        enqueue(job)
+        request.session["pending_list"] = {**pending, "import_job": job.pk}
+        return redirect("jobs:detail", pk=job.pk)
+    context = {"form": form, "pending": pending, "header_row": header.row}
     return render(request, "rectification/list_mapping.html", context)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from fangpin.audit import actions as audit
+from fangpin.audit.models import Action
 from fangpin.common import cells
 from fangpin.common.tabular import iter_rows
 
@@ -36,10 +38,16 @@ def _parent_code(code: str, level: Level) -> str | None:
 
 @transaction.atomic
 def upsert_regions(rows: list[tuple[str, str]]) -> RegionLoadResult:
-    """Create or rename regions; parents must come from the same table or already exist."""
+    """Create or rename regions; parents must come from the same table or already exist.
+
+    A whole table is thousands of villages: rows go in one bulk insert per level (parents first, so
+    children have their parent's id) and their audit entries in one append, as the register importer
+    does, instead of one signal-driven entry and transaction each."""
     rows = sorted(rows)
     existing = {r.code: r for r in Region.objects.all()}
-    created = updated = unchanged = 0
+    new_by_level: dict[Level, list[Region]] = {}
+    renamed: list[tuple[Region, dict[str, str]]] = []
+    unchanged = 0
     for code, name in rows:
         level = level_of(code)
         parent_code = _parent_code(code, level)
@@ -49,18 +57,46 @@ def upsert_regions(rows: list[tuple[str, str]]) -> RegionLoadResult:
         full_name = f"{parent.full_name}{name}" if parent and parent.level >= Level.COUNTY else name
         region = existing.get(code)
         if region is None:
-            region = Region.objects.create(
-                code=code, name=name, level=level, parent=parent, full_name=full_name
-            )
+            region = Region(code=code, name=name, level=level, parent=parent, full_name=full_name)
             existing[code] = region
-            created += 1
+            new_by_level.setdefault(level, []).append(region)
         elif (region.name, region.full_name) != (name, full_name):
+            renamed.append((region, {"name": region.name, "full_name": region.full_name}))
             region.name, region.full_name = name, full_name
-            region.save(update_fields=["name", "full_name"])
-            updated += 1
         else:
             unchanged += 1
-    return RegionLoadResult(created, updated, unchanged)
+    entries: list[audit.PendingEntry] = []
+    for level in sorted(new_by_level):
+        # bulk_create takes each parent's id, set by the previous level's insert
+        Region.objects.bulk_create(new_by_level[level])
+        entries += [
+            audit.PendingEntry(action=Action.CREATE, after=audit.snapshot(r, drop_empty=True), **_filing(r))
+            for r in new_by_level[level]
+        ]
+    if renamed:
+        Region.objects.bulk_update([r for r, _ in renamed], ["name", "full_name"])
+        entries += [
+            audit.PendingEntry(
+                action=Action.UPDATE,
+                before=old,
+                after={"name": r.name, "full_name": r.full_name},
+                **_filing(r),
+            )
+            for r, old in renamed
+        ]
+    audit.append(entries)
+    created = sum(len(v) for v in new_by_level.values())
+    return RegionLoadResult(created, len(renamed), unchanged)
+
+
+def _filing(region: Region) -> dict[str, str]:
+    label = region._meta.label
+    return {
+        "model": label,
+        "object_id": str(region.pk),
+        "object_repr": str(region),
+        "region_code": region.code,
+    }
 
 
 def load_region_file(path: str | Path) -> RegionLoadResult:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
+from fangpin.audit.signals import audited
+
 if TYPE_CHECKING:
     from fangpin.accounts.models import User
 
@@ -40,8 +42,10 @@ def code_range(prefix: str) -> tuple[str, str]:
     return prefix.ljust(12, "0"), prefix.ljust(12, "9")
 
 
+@audited()
 class Region(models.Model):
-    """One node of the 行政区划 tree, keyed by its 12-digit code."""
+    """One node of the 行政区划 tree, keyed by its 12-digit code. Loads of the whole table bypass the
+    signals and write their entries in one append (regions.actions.upsert_regions)."""
 
     code = models.CharField("区划代码", max_length=12, unique=True)
     name = models.CharField("名称", max_length=64)
@@ -55,6 +59,9 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.full_name or self.name
+
+    def audit_region_code(self) -> str:
+        return self.code
 
     @property
     def prefix(self) -> str:

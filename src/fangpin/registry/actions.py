@@ -37,11 +37,14 @@ def reveal(*, user: Any, obj: Member | Household, field: str) -> str:
     return cipher().decrypt(token, kind)
 
 
-def queue_import(*, user: Any, upload: UploadedFile, year: int | None, strict: bool = False) -> Job:
-    """An upload is checked first: a file with faults of values waits for the user's confirmation."""
+def queue_import(
+    *, user: Any, upload: UploadedFile, year: int | None, strict: bool = False, full_ids: bool = False
+) -> Job:
+    """An upload is checked first: a file with faults of values waits for the user's confirmation.
+    `full_ids`: the error workbook keeps the uploader's own values (a listed file that expires)."""
     if not user.can("import_register"):
         raise PermissionDenied("当前角色不能导入台账")
-    params = {"year": year, "strict": strict, "confirmed": False}
+    params = {"year": year, "strict": strict, "confirmed": False, "full_ids": full_ids}
     job = create_job(kind=Kind.IMPORT_REGISTER, user=user, params=params, input_name=upload.name)
     head = upload.read(8)
     upload.seek(0)
@@ -60,13 +63,17 @@ def queue_import_path(
     strict: bool = False,
     confirmed: bool = False,
     allow_moves: bool = False,
+    full_ids: bool = False,
 ) -> Job:
     """The CLI's entry: the same job, reading the file where it lies."""
     path = Path(path).resolve()
+    params = {
+        "year": year, "strict": strict, "confirmed": confirmed, "allow_moves": allow_moves, "full_ids": full_ids
+    }  # fmt: skip
     return create_job(
         kind=Kind.IMPORT_REGISTER,
         user=user,
-        params={"year": year, "strict": strict, "confirmed": confirmed, "allow_moves": allow_moves},
+        params=params,
         input_path=str(path),
         input_name=path.name,
     )

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from . import choices
+
+# (digits, decimal places) of the database field each numeric kind is written to (registry.models:
+# MONEY, AREA, the month counts); an `int` column is a PositiveSmallIntegerField. A larger value is
+# refused by row and column: written as it is, it fails the whole import with a database error.
+NUMBER_FIELDS = {"money": (14, 2), "money_signed": (14, 2), "area": (10, 2), "decimal": (4, 1)}
+SMALL_INTEGER_MAX = 32767
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,16 @@ class Column:
     synonyms: tuple[str, ...] = ()
     required: bool = False
     max_length: int = 64
+
+    @property
+    def largest(self) -> Decimal | None:
+        """The largest value the column's database field holds; None for a column that is no number."""
+        if self.kind == "int":
+            return Decimal(SMALL_INTEGER_MAX)
+        if shape := NUMBER_FIELDS.get(self.kind):
+            digits, places = shape
+            return Decimal(10) ** (digits - places) - Decimal(10) ** -places
+        return None
 
     @property
     def entity(self) -> str:
@@ -49,8 +66,8 @@ PERSON_COLUMNS: tuple[Column, ...] = (
     C("与户主关系", "member.relation", "enum", required=True),
     C("性别", "member.gender", "enum"),
     C("出生日期", "member.birth_date", "date"),
-    C("民族", "member.ethnicity"),
-    C("政治面貌", "member.political_status"),
+    C("民族", "member.ethnicity", max_length=16),
+    C("政治面貌", "member.political_status", max_length=16),
     C("文化程度", "member.education"),
     C("在校生状况", "member.school_status"),
     C("义务教育阶段未上学原因", "member.dropout_reason", synonyms=("失学或辍学原因",)),

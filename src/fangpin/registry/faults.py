@@ -40,6 +40,8 @@ FAULT_TYPES: dict[str, FaultType] = {
     FaultKind.DUPLICATE: FaultType("同一人出现在两个户中（未迁移，保留原户）", "DQ_DUPLICATE_PERSON"),
     FaultKind.MISMATCH_BIRTH: FaultType("出生日期与证件号码不一致", "DQ_BIRTH_ID", stored=False),
     FaultKind.HEAD_COUNT: FaultType("家庭没有户主或有多个户主", "DQ_HEAD_COUNT", stored=False),
+    FaultKind.EXTRA_HEAD: FaultType("一户有多个户主（第一个登记为户主，其余待核实）", "DQ_HEAD_COUNT"),
+    FaultKind.HEAD_REPLACED: FaultType("新文件另列户主，原户主未列出（待核实）", "DQ_HEAD_COUNT"),
 }
 
 # An ID with one of these faults is listed for correction (证件号码待修正): the village enters the
@@ -52,6 +54,7 @@ CORRECTABLE_ID_FAULTS = {
     IdFault.MISSING,
 }
 ID_COLUMN = "证件号码"
+RELATION_COLUMN = "与户主关系"
 DUPLICATE_KEY = "重复人员"  # the value_faults key of a person met in a second household
 
 

@@ -40,7 +40,9 @@ class HouseholdFilter:
     @classmethod
     def from_params(cls, params: Any) -> HouseholdFilter:
         get = params.get
-        return cls(**{name: (get(name) or "").strip() for name in cls.__dataclass_fields__})
+        # U+0000 in a query string: PostgreSQL refuses it in any text comparison (a 500), and no filter means it
+        values = {name: (get(name) or "").replace("\x00", "").strip() for name in cls.__dataclass_fields__}
+        return cls(**values)
 
     def apply(self, queryset: QuerySet[Household]) -> QuerySet[Household]:
         """Narrow an already scoped queryset; never widens it."""

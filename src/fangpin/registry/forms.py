@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
+from fangpin.common.files import check_upload
 from fangpin.web.forms import table_file
 
 from .columns import LAYOUT_TITLES
@@ -22,8 +24,16 @@ class ImportForm(forms.Form):
         help_text="勾选后，有任何数据疑点（校验位错误、被Excel损坏的号码、无效电话等）即整体拒收，按旧规则处理",
     )  # fmt: skip
 
+    full_ids = forms.BooleanField(
+        label="错误说明含完整证件号码", required=False,
+        help_text=f"默认只写脱敏号码和行号；勾选后保留您上传的原值，列入“含敏感信息的文件”，"
+                  f"{settings.FANGPIN_SENSITIVE_FILE_DAYS}天后自动删除",
+    )  # fmt: skip
+
     def clean_file(self):  # type: ignore[no-untyped-def]
-        return table_file(self.cleaned_data["file"])
+        upload = table_file(self.cleaned_data["file"])
+        check_upload(upload, "table")
+        return upload
 
 
 class ExportForm(forms.Form):

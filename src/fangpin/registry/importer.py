@@ -1,9 +1,10 @@
 """Import of the national layouts (formats §1–§3) into the register.
 
-One streaming pass inside one transaction: each chunk of rows is validated, and applied only while
-the file has shown no error; after an error the rest is still validated (so the clerk sees every
-problem at once) and the transaction is rolled back. A killed process leaves an uncommitted
-transaction, which the database discards: nothing is ever half-written.
+Two passes. The first reads, parses and checks every row and stages the checked chunks (sealed, in an
+unnamed temporary file) without writing anything: no write lock is held while a large file is read,
+and a file with an error is refused without ever taking it (every problem is still listed at once).
+The second publishes the staged chunks in one transaction. A killed process leaves an uncommitted
+transaction, which the database discards, and no staged rows: nothing is ever half-written.
 
 Only the columns present in the file are compared and written, so a §2 file never clears the
 monitoring fields a §3 file set, and re-importing the same file changes nothing.
@@ -12,7 +13,11 @@ monitoring fields a §3 file set, and re-importing the same file changes nothing
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
 import re
+import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
@@ -20,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
@@ -78,6 +84,9 @@ class ImportResult:
     strict: bool = False
     needs_confirmation: bool = False  # value faults found: nothing written until the user confirms
     moves: int = 0  # people moved from another household (only when moves were confirmed)
+    # seconds spent reading and checking (no lock), and publishing (the one write transaction)
+    check_seconds: float = 0.0
+    publish_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -103,6 +112,8 @@ class ImportResult:
             "needs_confirmation": self.needs_confirmation,
             "strict": self.strict,
             "moves": self.moves,
+            "check_seconds": round(self.check_seconds, 1),
+            "publish_seconds": round(self.publish_seconds, 1),
         }
 
     def fault_counts(self) -> list[dict[str, Any]]:
@@ -274,6 +285,7 @@ class _Importer:
         self.household_signature: dict[str, tuple[int, int]] = {}  # key → (hash of fields, first row)
         self.household_pk: dict[str, int] = {}
         self.head_rows: Counter[str] = Counter()
+        self.first_head_row: dict[str, int] = {}
         self.head_name: dict[str, str] = {}
         self.applied_head_name: dict[str, str] = {}
         self.seen_ids: dict[str, tuple[int, str]] = {}  # member key → (first row, household key)
@@ -363,8 +375,17 @@ class _Importer:
                     "shown": f"第{first_row}行与第{number}行",
                 }
             if member.get("relation") == "户主" and not duplicate_of:
+                if key in self.first_head_row:
+                    # one 户主 per household: the first row keeps the title, this one is listed
+                    member["relation"] = ""
+                    row_faults.append(
+                        Fault(number, faults.RELATION_COLUMN, FaultKind.EXTRA_HEAD,
+                              f"本户第{self.first_head_row[key]}行已是户主：本行未登记为户主，请核实", shown="户主")
+                    )  # fmt: skip
+                else:
+                    self.first_head_row[key] = number
+                    self.head_name[key] = member.get("name", "")
                 self.head_rows[key] += 1
-                self.head_name[key] = member.get("name", "")
         member_faults: dict[str, dict[str, str]] = {}
         for fault in row_faults:
             if not faults.FAULT_TYPES[fault.kind].stored or fault.kind in LATE_KINDS:
@@ -392,12 +413,13 @@ class _Importer:
         return region
 
     def finish_checks(self) -> None:
-        """Households without a 户主 or with several: DQ_HEAD_COUNT lists them after the import."""
+        """Households without a 户主: DQ_HEAD_COUNT lists them after the import."""
         for key, (_, first_row) in self.household_signature.items():
-            heads = self.head_rows.get(key, 0)
-            if heads != 1:
-                message = f"户编号{key}的家庭没有户主" if heads == 0 else f"户编号{key}的家庭有{heads}个户主"
-                self.result.faults.append(Fault(first_row, "与户主关系", FaultKind.HEAD_COUNT, message))
+            if not self.head_rows.get(key):  # several heads are listed row by row (EXTRA_HEAD)
+                message = f"户编号{key}的家庭没有户主"
+                self.result.faults.append(
+                    Fault(first_row, faults.RELATION_COLUMN, FaultKind.HEAD_COUNT, message)
+                )
 
     # -- writing --
 
@@ -626,6 +648,10 @@ class _Importer:
                 updates.append((member, changed))
             else:
                 self.result.members.unchanged += 1
+        head_rows = {
+            households[r.household_key].pk: r.number for r in rows if r.member.get("relation") == "户主"
+        }
+        self._make_room_for_heads([*to_create, *(m for m, _ in updates)], head_rows, entries)
         fast_insert(Member, to_create)
         for member in to_create:
             entries.append(self._create_entry(member, member.household_id))
@@ -638,6 +664,38 @@ class _Importer:
             detail=lambda m: "人员迁移（导入时确认）" if m.pk in moved else "导入更新",
         )
         self.result.members.updated += len(updates)
+
+    def _make_room_for_heads(
+        self, members: list[Member], head_rows: dict[int, int], entries: list[audit.PendingEntry]
+    ) -> None:
+        """One 户主 per household (a database constraint): before this chunk writes its heads, the
+        register's present head of those households steps down. One whose row is in this chunk gets
+        the file's relation in the same writes; one the file does not list keeps no relation and is
+        listed (HEAD_REPLACED) for the village to check."""
+        incoming = {m.household_id: m.pk for m in members if m.relation == "户主"}
+        if not incoming:
+            return
+        in_chunk = {m.pk for m in members if m.pk is not None}
+        previous = Member.objects.filter(household_id__in=incoming, relation="户主").exclude(
+            pk__in=[pk for pk in incoming.values() if pk is not None]
+        )
+        stepping_down, updates = [], []
+        for member in previous:
+            stepping_down.append(member.pk)
+            if member.pk in in_chunk:
+                continue
+            recorded = member.value_faults | {
+                faults.RELATION_COLUMN: {"kind": FaultKind.HEAD_REPLACED, "shown": "户主"}
+            }
+            changed = self._assign(member, {"relation": "", "value_faults": recorded})
+            updates.append((member, changed))
+            self.result.faults.append(
+                Fault(head_rows.get(member.household_id, 0), faults.RELATION_COLUMN, FaultKind.HEAD_REPLACED,
+                      f"本行为新户主，原户主{member.name}未在文件中列出：其与户主关系待核实", shown="户主")
+            )  # fmt: skip
+        Member.objects.filter(pk__in=stepping_down).update(relation="")
+        self._bulk_update(Member, updates, entries, lambda m: m.household_id,
+                          detail=lambda m: "户主变更（导入）：原户主与户主关系待核实")  # fmt: skip
 
     @staticmethod
     def _merged(
@@ -735,6 +793,39 @@ class _Importer:
             self._bulk_update(model, updates, entries, household_of)
 
 
+class _Staged:
+    """Checked chunks between the checks and the publish. An unnamed temporary file (it is gone with
+    the process, whatever ends it), each chunk sealed with a key that exists only in this process's
+    memory: the staged rows hold ID numbers, and nothing readable of them stays on disk."""
+
+    def __init__(self) -> None:
+        directory = Path(settings.DATA_DIR) / "staging"
+        directory.mkdir(parents=True, exist_ok=True)
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by __exit__)
+        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
+        self._count = 0
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def put(self, chunk: list[ParsedRow]) -> None:
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(
+            nonce, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL), None
+        )
+        self._file.write(len(sealed).to_bytes(8, "big") + sealed)
+        self._count += 1
+
+    def chunks(self) -> Iterator[list[ParsedRow]]:
+        self._file.seek(0)
+        for _ in range(self._count):
+            sealed = self._file.read(int.from_bytes(self._file.read(8), "big"))
+            yield pickle.loads(self._aead.decrypt(sealed[:12], sealed[12:], None))
+
+
 def _readable(chunks: Iterator[list[RowCells]], result: ImportResult) -> Iterator[list[RowCells]]:
     """The chunks until the file turns out damaged past its header: that refuses it with the reason."""
     try:
@@ -811,35 +902,54 @@ def import_register(
     def refused() -> bool:  # what stops the writing: checked per chunk, so no list is built
         return bool(result.problems) or (strict and bool(result.faults))
 
-    try:
-        with transaction.atomic():
-            for cells_chunk in _readable(chunks, result):
-                chunk = [importer.parse(row_cells) for row_cells in cells_chunk]
-                result.rows += len(chunk)
-                for parsed in chunk:
-                    result.problems.extend(parsed.problems)
-                if not refused():
-                    importer.apply(chunk)
-                if progress:
-                    progress(result.rows, max(total, result.rows) if total else None)
-            importer.finish_checks()
-            if result.rows == 0 and not result.problems:
-                result.problems.append(Problem(header.row, "", "表头下没有数据行"))
-            if strict:
-                result.problems += [f.as_problem() for f in result.faults]
-            if result.problems:
-                raise Rollback
-            importer.finish_writes()
-            if result.faults and not confirmed:
-                result.needs_confirmation = True
-                raise Rollback
-            result.ok = True
-    except Rollback:
-        result.ok = False
-        if not result.needs_confirmation:
-            result.households, result.members, result.incomes = Counts(), Counts(), Counts()
+    def report(done: int) -> None:  # reading and checking is the first half of the work, writing the second
+        if progress:
+            steps = max(total or 0, result.rows)
+            progress(done, 2 * steps if steps else None)
+
+    started = time.perf_counter()
+    with _Staged() as staged:
+        # 1. read, parse and check every row without writing: no write lock is taken, so the county's
+        #    work goes on while a large file is read; a refused file never takes the lock at all
+        for cells_chunk in _readable(chunks, result):
+            chunk = [importer.parse(row_cells) for row_cells in cells_chunk]
+            result.rows += len(chunk)
+            for parsed in chunk:
+                result.problems.extend(parsed.problems)
+            if not refused():
+                staged.put(chunk)
+            report(result.rows)
+        importer.finish_checks()
+        if result.rows == 0 and not result.problems:
+            result.problems.append(Problem(header.row, "", "表头下没有数据行"))
+        if strict:
+            result.problems += [f.as_problem() for f in result.faults]
+        result.check_seconds = time.perf_counter() - started
+        # 2. publish the checked rows in one transaction: all or nothing, and a killed process leaves
+        #    neither a half-written register nor the staged rows (an unnamed file, gone with it)
+        if not result.problems:
+            try:
+                with transaction.atomic():
+                    written = 0
+                    for chunk in staged.chunks():
+                        importer.apply(chunk)
+                        written += len(chunk)
+                        report(result.rows + written)
+                    importer.finish_writes()
+                    if strict and result.faults:  # what only the register shows (a person elsewhere)
+                        result.problems += [f.as_problem() for f in result.faults]
+                        raise Rollback
+                    if result.faults and not confirmed:
+                        result.needs_confirmation = True
+                        raise Rollback
+                    result.ok = True
+            except Rollback:
+                pass
+            result.publish_seconds = time.perf_counter() - started - result.check_seconds
+    if not result.ok and not result.needs_confirmation:
+        result.households, result.members, result.incomes = Counts(), Counts(), Counts()
     result.problems.sort(key=lambda p: (p.row, p.col_index if p.col_index is not None else -1))
     result.faults.sort(key=lambda f: (f.row, f.col_index if f.col_index is not None else -1))
     if progress:
-        progress(result.rows, result.rows)
+        progress(2 * result.rows, 2 * result.rows)
     return result

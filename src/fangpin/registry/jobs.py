@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from fangpin.jobs.actions import handles
 from fangpin.jobs.models import Job, Kind, Status
+from fangpin.retention.actions import register_file
+from fangpin.retention.models import Kind as SensitiveKind
+from fangpin.retention.scrub import scrub
 
 from .exporter import export_register
 from .faults import label
@@ -61,7 +64,8 @@ def run_import(job: Job, progress: Callable[[int, int | None], None]) -> None:
 
 
 def _entry(problem: Problem) -> dict[str, object]:
-    return {"row": problem.row, "column": problem.column, "message": problem.message}
+    # the row and the column find the cell; a message never carries a number in clear
+    return {"row": problem.row, "column": problem.column, "message": scrub(problem.message)}
 
 
 def _listed(faults: list[Fault]) -> list[dict[str, object]]:
@@ -69,10 +73,20 @@ def _listed(faults: list[Fault]) -> list[dict[str, object]]:
 
 
 def _write_report(job: Job, problems: list, header_row: int, title: str, stem: str) -> None:
+    """Masked by default; the full copy (the uploader's own rows) only when the upload asked for it
+    (params["full_ids"]: the 含完整证件号码 choice), and then listed and purged like a full export."""
+    full = bool(job.params.get("full_ids"))
     target = job.work_dir / f"{title}.xlsx"
     as_problems = [p.as_problem() if isinstance(p, Fault) else p for p in problems]
-    write_error_report(job.input_path, as_problems, target, header_row=header_row)
-    job.result_path, job.result_name = str(target), f"{stem}_{title}.xlsx"
+    write_error_report(job.input_path, as_problems, target, header_row=header_row, full_ids=full)
+    job.result_path, job.result_name = (
+        str(target),
+        f"{stem}_{title}" + ("（含完整证件号码）" if full else "") + ".xlsx",
+    )
+    if full:
+        register_file(
+            owner=job.user, kind=SensitiveKind.ERROR_WORKBOOK, path=target, name=job.result_name, job=job
+        )
 
 
 @handles(Kind.EXPORT_REGISTER)
@@ -85,5 +99,9 @@ def run_export(job: Job, progress: Callable[[int, int | None], None]) -> None:
     )
     name = "户成员信息" if layout == "member" else "监测对象信息"
     job.result_path, job.result_name = str(target), f"{name}_{timezone.localtime():%Y%m%d%H%M}.xlsx"
+    if full:  # listed for its owner, 0600, purged when it expires
+        register_file(
+            owner=job.user, kind=SensitiveKind.REGISTER_EXPORT, path=target, name=job.result_name, job=job
+        )
     job.status = Status.SUCCEEDED
     job.message = f"已导出{people}人" + ("（含完整证件号码）" if full else "（证件号码已脱敏）")

@@ -181,6 +181,14 @@ class Member(models.Model):
             models.Index(fields=["name"], name="member_name"),
             models.Index(fields=["region_code"], name="member_region"),
         ]
+        constraints = [
+            # the import decides who keeps the title (registry.importer: EXTRA_HEAD, HEAD_REPLACED)
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(relation="户主"),
+                name="member_one_head_per_household",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.id_number_masked}）"

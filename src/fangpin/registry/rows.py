@@ -92,6 +92,10 @@ class FaultKind:
     DUPLICATE = "duplicate_person"
     MISMATCH_BIRTH = "birth_mismatch"  # found again by DQ_BIRTH_ID: not recorded as a fault
     HEAD_COUNT = "head_count"  # found again by DQ_HEAD_COUNT
+    # one 户主 per household (a database constraint): a second 户主 in the file is kept out of the field,
+    # and a head the file replaces without listing them loses the title; DQ_HEAD_COUNT lists both
+    EXTRA_HEAD = "extra_head"
+    HEAD_REPLACED = "head_replaced"
 
 
 def _parse_id(column: Column) -> CellParser:
@@ -169,13 +173,20 @@ def _simple(func: Callable[[object], Any], *, fault: bool = False) -> Callable[[
     (a date the national system holds in another form), else it refuses the file (a core number)."""
 
     def factory(column: Column) -> CellParser:
+        largest = column.largest
+        # not the bound itself (999999999999.99): quoted beside a long number it reads like one
+        bound = f"最大为{largest}" if column.kind == "int" else f"整数部分最多{len(str(int(largest or 0)))}位"
+
         def parse(raw: object, id_type: str) -> Read:
             try:
-                return Read(func(raw))
+                value = func(raw)
             except cells.CellError as exc:
                 if fault:
                     return Read(None, str(exc), fault=FaultKind.UNKNOWN, shown=shown(cells.text(raw)))
                 return Read(None, str(exc))
+            if largest is not None and value is not None and abs(value) > largest:
+                return Read(None, f"数值过大（{bound}）")
+            return Read(value)
 
         return parse
 

@@ -16,6 +16,7 @@ from fangpin.jobs.models import Job
 from fangpin.monitoring.assistance import plan_problems
 from fangpin.monitoring.timeline import timeline
 from fangpin.regions.models import Level, Region
+from fangpin.web import summary
 from fangpin.web.views import capability_required, forbidden, submit
 
 from . import actions, choices, faults, income_policy
@@ -53,7 +54,9 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "households": page,
         "next_cursor": next_cursor,
         "filters": filters,
-        "total": queryset.count(),
+        "total": summary.cached(
+            "household_count", f"{summary.scope_key(request.user)}:{params.urlencode()}", queryset.count
+        ),
         "query_string": params.urlencode(),
         "is_first_page": not request.GET.get("after"),
         "regions": _region_options(request.user),
@@ -193,6 +196,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
             upload=form.cleaned_data["file"],
             year=form.cleaned_data.get("year"),
             strict=form.cleaned_data["strict"],
+            full_ids=form.cleaned_data["full_ids"],
         )
         return redirect("jobs:detail", pk=job.pk)
     return render(request, "registry/import.html", {"form": form})

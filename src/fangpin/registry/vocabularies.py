@@ -9,7 +9,6 @@ becomes a 数据疑点 (DQ_VALUE_UNKNOWN) through the import's fault record.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -122,11 +121,6 @@ def read_measures(items: list[str]) -> list[str]:
     return [item for item in items if item not in NONE_WORDS]
 
 
-SECRET_DIGITS = re.compile(r"\d{7,}")
-
-
-def shown(text: str, limit: int = 20) -> str:
-    """A cell's text as a message may quote it: long digit runs (an ID or a phone typed into the
-    wrong column) are masked, and long text is cut."""
-    masked = SECRET_DIGITS.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 5) + m.group()[-2:], text)
-    return masked if len(masked) <= limit else masked[:limit] + "…"
+# a cell's text as a message may quote it (long digit runs masked, long text cut): one definition in
+# common.cells, whose own messages quote cells the same way
+shown = cells.shown

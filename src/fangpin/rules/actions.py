@@ -87,6 +87,16 @@ def _subject(rule: Rule, row: dict[str, Any], values: dict[str, Any]) -> tuple[i
     return int(row["household_key"]), (int(person) if person is not None else None), period
 
 
+FindingKey = tuple[int | None, int | None, str]
+
+
+def finding_key(household_id: int, member_id: int | None, period: str) -> FindingKey:
+    """What makes a finding "the same one" again, exactly as Finding's two unique constraints say: a
+    person's finding is theirs in whatever household they are now (people move between households),
+    a household's finding is the household's."""
+    return (None, member_id, period) if member_id is not None else (household_id, None, period)
+
+
 @transaction.atomic
 def file_findings(
     run: ScreeningRun, rules: list[Rule], results: dict[str, list[dict[str, Any]]], values: dict[str, Any]
@@ -99,29 +109,39 @@ def file_findings(
         rows = results.get(rule.id, [])
         parameters = {name: jsonable(values[name]) for name in rule.parameters}
         existing = {
-            (f.household_id, f.member_id, f.period): f for f in Finding.objects.filter(rule_id=rule.id)
+            finding_key(f.household_id, f.member_id, f.period): f
+            for f in Finding.objects.filter(rule_id=rule.id)
         }
-        seen: set[tuple[int, int | None, str]] = set()
+        seen: set[FindingKey] = set()
         to_create, to_update, touched = [], [], []
         for row in rows:
-            key = _subject(rule, row, values)
-            if key in seen or key[0] not in regions:
+            household_id, member_id, period = _subject(rule, row, values)
+            key = finding_key(household_id, member_id, period)
+            if key in seen or household_id not in regions:
                 continue
             seen.add(key)
+            place = {"household_id": household_id, "region_code": regions[household_id]}
             evidence = {name: jsonable(row.get(name)) for name in rule.evidence}
             fields = {
                 "rule_version": rule.version, "family": rule.family, "severity": rule.severity,
                 "message": rule.describe(row)[:500], "evidence": evidence, "parameters": parameters,
-                "status": Finding.Status.OPEN, "region_code": regions[key[0]],
+                "status": Finding.Status.OPEN, **place,
             }  # fmt: skip
             finding = existing.get(key)
             if finding is None:
-                to_create.append(Finding(rule_id=rule.id, household_id=key[0], member_id=key[1], period=key[2],
+                to_create.append(Finding(rule_id=rule.id, member_id=member_id, period=period,
                                          first_run=run, last_run=run, **fields))  # fmt: skip
-            elif finding.status == Finding.Status.VERIFIED or all(
-                getattr(finding, name) == value for name, value in fields.items()
-            ):
-                touched.append(finding.pk)  # verified for this period, or unchanged: only seen again
+            elif finding.status == Finding.Status.VERIFIED:
+                # verified for this period: only seen again, but it follows a person who moved
+                if any(getattr(finding, name) != value for name, value in place.items()):
+                    for name, value in place.items():
+                        setattr(finding, name, value)
+                    finding.last_run = run
+                    to_update.append(finding)
+                else:
+                    touched.append(finding.pk)
+            elif all(getattr(finding, name) == value for name, value in fields.items()):
+                touched.append(finding.pk)  # unchanged: only seen again
             else:
                 for name, value in fields.items():
                     setattr(finding, name, value)
@@ -139,7 +159,7 @@ def file_findings(
         Finding.objects.bulk_update(
             to_update,
             ["rule_version", "family", "severity", "message", "evidence", "parameters", "status", "last_run",
-             "region_code"],
+             "household_id", "region_code"],
             batch_size=1000,
         )  # fmt: skip
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from fangpin.audit.actions import record
 from fangpin.audit.models import Action
+from fangpin.common.safe_cells import write_cell
 
 from .filters import FindingFilter
 from .models import Finding
@@ -55,7 +56,7 @@ def export_findings(
             finding.get_status_display(), f"{finding.first_run.as_of}", f"{finding.last_run.as_of}",
         )  # fmt: skip
         for col, value in enumerate(values):
-            sheet.write(row, col, value)
+            write_cell(sheet, row, col, value)  # names and notes are data, never formulas
         row += 1
         if progress and number % 2000 == 0:
             progress(number, total)

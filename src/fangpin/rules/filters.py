@@ -23,7 +23,9 @@ class FindingFilter:
 
     @classmethod
     def from_params(cls, params: Any) -> FindingFilter:
-        values = {name: (params.get(name) or "").strip() for name in cls.__dataclass_fields__}
+        # U+0000 in a query string: PostgreSQL refuses it in any text comparison (a 500), and no filter means it
+        values = {name: (params.get(name) or "").replace("\x00", "") for name in cls.__dataclass_fields__}
+        values = {name: value.strip() for name, value in values.items()}
         values["status"] = values["status"] or "open"
         return cls(**values)
 

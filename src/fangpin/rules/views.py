@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from fangpin.jobs.actions import create_job, enqueue
 from fangpin.jobs.models import Kind
+from fangpin.web import summary
 from fangpin.web.views import capability_required, forbidden
 
 from . import actions
@@ -147,7 +148,9 @@ def findings(request: HttpRequest) -> HttpResponse:
     context = {
         "findings": page[:PAGE_SIZE],
         "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
-        "total": queryset.count(),
+        "total": summary.cached(
+            "finding_count", f"{summary.scope_key(request.user)}:{params.urlencode()}", queryset.count
+        ),
         "filters": filters,
         "families": FAMILIES,
         "is_warnings": filters.family == "warnings",

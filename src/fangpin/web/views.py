@@ -21,6 +21,8 @@ from fangpin.registry.income import policy_for
 from fangpin.registry.models import Household, IncomeRecord, Member
 from fangpin.rules.models import WARNING_FAMILIES, Finding
 
+from . import summary
+
 
 def capability_required(capability: str) -> Callable:
     """Login, then the role's capability; a refusal is a 403 page in Chinese."""
@@ -104,13 +106,23 @@ def home(request: HttpRequest) -> HttpResponse:
             .select_related("batch").order_by("deadline")[:10]
         )  # fmt: skip
     if user.can("view_register"):
-        context["counts"] = scope_counts(user)
-        context["monitoring"] = monitoring_todo(user)
+        version = summary.data_version()
+        scope = summary.scope_key(user)
+        context["counts"] = summary.cached("scope_counts", scope, lambda: scope_counts(user), version=version)
+        context["monitoring"] = summary.cached(
+            "todo", str(user.pk), lambda: monitoring_todo(user), version=version
+        )
         if user.role == "cadre":  # a paired cadre's own households first
             paired = Household.objects.filter(pairings__cadre=user, pairings__until__isnull=True)
-            context["overdue_visits"] = overdue_visits(paired)[:20]
+            overdue = summary.cached(
+                "overdue", str(user.pk), lambda: overdue_visits(paired)[:20], version=version
+            )
         else:
-            context["overdue_visits"] = overdue_visits(Household.objects.for_user(user))[:20]
+            households = Household.objects.for_user(user)
+            overdue = summary.cached(
+                "overdue", scope, lambda: overdue_visits(households)[:20], version=version
+            )
+        context["overdue_visits"] = overdue
     return render(request, "web/home.html", context)
 
 
