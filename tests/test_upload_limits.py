@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from fangpin.common.tabular import FileTooLarge, iter_rows
+from fangpin.demo.monitoring import sample_pdf
 from fangpin.feeds.models import Roster
 from fangpin.jobs.models import Job, Kind
 from fangpin.rectification.models import Event
@@ -326,13 +327,7 @@ def docx(extra: dict[str, bytes] | None = None) -> bytes:
 
 
 def pdf() -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer)
-    page.drawString(72, 760, "evidence")
-    page.save()
-    return buffer.getvalue()
+    return sample_pdf()  # the demo's one-page PDF: real content for the sniffer
 
 
 @pytest.fixture

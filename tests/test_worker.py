@@ -183,6 +183,15 @@ def test_recover_marks_a_job_whose_process_is_a_zombie():
 # --- real processes -------------------------------------------------------------------------------
 
 
+def assert_the_queue_moves_on(data, tmp_path, worker) -> None:
+    """After a job died alone: the worker lives, nothing was written, and the next job succeeds."""
+    assert worker.poll() is None
+    assert ledger_is_empty(data)
+    nxt = submit_import(data, small_import(tmp_path))
+    assert wait_for(lambda: finished(data, nxt), "the next job", process=worker)["status"] == "succeeded"
+    assert count(data, "SELECT COUNT(*) FROM registry_member") == 5
+
+
 @pytest.mark.slow
 def test_killing_the_job_process_fails_that_job_and_the_worker_runs_the_next(tmp_path):
     data = tmp_path / "data"
@@ -196,11 +205,7 @@ def test_killing_the_job_process_fails_that_job_and_the_worker_runs_the_next(tmp
         row = wait_for(lambda: finished(data, job), "the killed job to be marked", process=worker)
         assert row["status"] == "failed"
         assert row["message"].startswith("任务进程被强制结束")
-        assert worker.poll() is None
-        assert ledger_is_empty(data)
-        nxt = submit_import(data, small_import(tmp_path))
-        assert wait_for(lambda: finished(data, nxt), "the next job", process=worker)["status"] == "succeeded"
-        assert count(data, "SELECT COUNT(*) FROM registry_member") == 5
+        assert_the_queue_moves_on(data, tmp_path, worker)
     finally:
         stop(worker)
 
@@ -271,11 +276,7 @@ def test_a_job_over_the_memory_ceiling_fails_alone_and_writes_nothing(tmp_path):
         row = wait_for(lambda: finished(data, job), "the job over the ceiling", process=worker)
         assert row["status"] == "failed"
         assert row["message"] == "任务占用内存超过上限 300 MB，已终止；台账没有任何改动。"
-        assert worker.poll() is None
-        assert ledger_is_empty(data)
-        nxt = submit_import(data, small_import(tmp_path))
-        assert wait_for(lambda: finished(data, nxt), "the next job", process=worker)["status"] == "succeeded"
-        assert count(data, "SELECT COUNT(*) FROM registry_member") == 5
+        assert_the_queue_moves_on(data, tmp_path, worker)
     finally:
         stop(worker)
     assert "任务占用内存超过上限 300 MB" in (tmp_path / "worker.err").read_text()
