@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from fangpin.jobs.actions import create_job, enqueue
 from fangpin.jobs.models import Kind
 from fangpin.web import summary
+from fangpin.web.paging import newest_first
 from fangpin.web.views import capability_required, forbidden
 
 from . import actions
@@ -139,17 +140,13 @@ def add_parameter_value(request: HttpRequest, name: str) -> HttpResponse:
 @capability_required("view_register")
 def findings(request: HttpRequest) -> HttpResponse:
     filters = FindingFilter.from_params(request.GET)
-    queryset = filters.apply(Finding.objects.for_user(request.user)).order_by("-id")
-    before = request.GET.get("before", "")
-    page_qs = queryset.filter(id__lt=int(before)) if before.isdigit() else queryset
-    page = list(page_qs.select_related("household", "member")[: PAGE_SIZE + 1])
-    params = request.GET.copy()
-    params.pop("before", None)
+    queryset = filters.apply(Finding.objects.for_user(request.user))
+    page = newest_first(queryset.select_related("household", "member"), request, size=PAGE_SIZE)
     context = {
-        "findings": page[:PAGE_SIZE],
-        "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "findings": page,
+        "page": page,
         "total": summary.cached(
-            "finding_count", f"{summary.scope_key(request.user)}:{params.urlencode()}", queryset.count
+            "finding_count", f"{summary.scope_key(request.user)}:{page.first_query}", queryset.count
         ),
         "filters": filters,
         "families": FAMILIES,
@@ -157,7 +154,6 @@ def findings(request: HttpRequest) -> HttpResponse:
         "severities": SEVERITIES,
         "rules": load_catalogue(),
         "statuses": Finding.Status.choices,
-        "query_string": params.urlencode(),
     }
     return render(request, "rules/findings.html", context)
 
