@@ -97,7 +97,7 @@ def integer(raw: object) -> int | None:
     if value is None:
         return None
     if value != value.to_integral_value():
-        raise CellError(f"「{text(raw)}」应为整数")
+        raise CellError(f"「{shown(text(raw))}」应为整数")
     return int(value)
 
 
