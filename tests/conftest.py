@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from fangpin.accounts.actions import create_user
 from fangpin.accounts.models import User
@@ -11,6 +14,11 @@ from fangpin.regions.actions import upsert_regions
 from tests import builders
 
 PASSWORD = "Test@2026pass"
+
+# CI replays the same generated cases every run, so a red CI always means the change broke something;
+# a developer's run explores new cases (and keeps any failure in .hypothesis/ to replay)
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
