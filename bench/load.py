@@ -227,12 +227,12 @@ def print_load(title: str, result: LoadResult, base: Baseline) -> None:
         )
 
 
-def start_server(data_dir: str, port: int) -> subprocess.Popen:
+def start_server(data_dir: str, port: int, processes: int) -> subprocess.Popen:
     env = os.environ | {"FANGPIN_DATA_DIR": data_dir, "FANGPIN_LOG_LEVEL": "ERROR"}
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "fangpin", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port),
-         "--threads", "8"],
+         "--processes", str(processes), "--threads", "4"],
         env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(120):
@@ -253,6 +253,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=6, help="baseline fetches per page and role")
     parser.add_argument("--during-import", action="store_true", help="measure again while an import runs")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="web processes of `fangpin serve` (0: per core)"
+    )
     args = parser.parse_args()
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="fangpin-bench-load-")
@@ -272,7 +275,7 @@ def main() -> int:
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(data_dir, port)
+    server = start_server(data_dir, port, args.processes)
     try:
         alone = baseline(base, scope, args.rounds)
         idle = run_load(base, scope, args.users, args.seconds)

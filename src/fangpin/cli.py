@@ -16,6 +16,7 @@ from pathlib import Path
 
 COMMANDS = {
     "serve",
+    "web",
     "worker",
     "run-job",
     "import",
@@ -38,7 +39,7 @@ COMMANDS = {
 
 
 # commands that read or write encrypted numbers: they start only with the key that matches the data
-KEYED_COMMANDS = {"serve", "worker", "import", "screen", "keys", "run-job"}
+KEYED_COMMANDS = {"serve", "web", "worker", "import", "screen", "keys", "run-job"}
 
 
 def _setup() -> None:
@@ -252,26 +253,44 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress import serve
+    from django.conf import settings
 
-    from fangpin.wsgi import application
+    from fangpin.jobs.actions import WorkerSupervisor
+    from fangpin.web import server
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)  # so that `finally` stops the worker: SIGTERM would otherwise orphan it
 
-    from fangpin.jobs.actions import WorkerSupervisor
-
     signal.signal(signal.SIGTERM, stop)
-    worker = None
+    options = server.WebOptions(
+        args.host, args.port, args.processes or server.default_processes(), args.threads
+    )
+    worker = web = None
     if not args.no_worker:  # reaped, its jobs marked and restarted when it dies; stopped with serve
         worker = WorkerSupervisor([sys.executable, "-m", "fangpin", "worker"])
         worker.start()
-    print(f"fangpin 已启动：http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
+    print(f"fangpin 已启动：http://{args.host}:{args.port}/  （{options.processes} 个网页进程，Ctrl+C 停止）",
+          flush=True)  # fmt: skip
     try:
-        serve(application, host=args.host, port=args.port, threads=args.threads, ident="fangpin")
+        if options.processes == 1:
+            server.serve_here(options)
+            return 0
+        web = server.start_child(options)
+        returncode = web.wait()
+        print(f"fangpin：网页服务已退出（退出码 {returncode}）", file=sys.stderr, flush=True)
+        return 1
     finally:
+        if web is not None:
+            server.stop_child(web, timeout=settings.FANGPIN_WEB_GRACEFUL_SECONDS + 5)
         if worker is not None:
             worker.stop()
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Internal: the web processes (gunicorn), started by `fangpin serve`."""
+    from fangpin.web import server
+
+    server.run_gunicorn(server.WebOptions(args.host, args.port, args.processes, args.threads))
     return 0
 
 
@@ -547,9 +566,16 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="启动平台（网页 + 后台任务）")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--threads", type=int, default=8)
+    s.add_argument("--processes", type=int, default=0, help="网页进程数（默认：每个CPU核一个）")
+    s.add_argument("--threads", type=int, default=4, help="每个网页进程的线程数")
     s.add_argument("--no-worker", action="store_true", help="不启动后台任务进程")
     s.set_defaults(func=cmd_serve)
+    s = sub.add_parser("web", help="（内部）网页服务进程，由 serve 启动")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--processes", type=int, required=True)
+    s.add_argument("--threads", type=int, required=True)
+    s.set_defaults(func=cmd_web)
     s = sub.add_parser("worker", help="运行后台任务（导入、导出）")
     s.add_argument("--workers", type=int, default=1)
     s.set_defaults(func=cmd_worker)

@@ -244,6 +244,11 @@ FANGPIN_JOB_MEMORY_POLL_MS = env_int("FANGPIN_JOB_MEMORY_POLL_MS", 100)
 FANGPIN_JOB_PID_START_SLACK_SECONDS = env_float("FANGPIN_JOB_PID_START_SLACK_SECONDS", 1.0)
 # serve restarts a worker that exited: after 1 s, doubling up to this while it keeps dying
 FANGPIN_WORKER_RESTART_MAX_SECONDS = env_int("FANGPIN_WORKER_RESTART_MAX_SECONDS", 60)
+# web processes of `fangpin serve` (0: one per core); a process that answers nothing for the timeout is
+# restarted; on stop, requests in flight get the graceful seconds to finish
+FANGPIN_WEB_PROCESSES = env_int("FANGPIN_WEB_PROCESSES", 0)
+FANGPIN_WEB_TIMEOUT_SECONDS = env_int("FANGPIN_WEB_TIMEOUT_SECONDS", 120)
+FANGPIN_WEB_GRACEFUL_SECONDS = env_int("FANGPIN_WEB_GRACEFUL_SECONDS", 10)
 
 # --- i18n, static, media --------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
