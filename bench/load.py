@@ -10,7 +10,8 @@ user per role (the demo's logins), fetches every page one at a time (the baselin
 an idle server), then runs the users for `--seconds` and prints requests/s and p50/p95/p99 per page and
 the ratio of the p95 to the baseline. With `--during-import` the load runs twice: once idle, once while
 the demo's own register file is imported again (`fangpin import … --yes`, idempotent: the register does not
-change, but the import holds its transaction open for its whole run), and prints the p99 ratio between
+change) and is publishing, in its one write transaction (after it has read and checked every row; the
+import is stopped after the load, which writes nothing), and prints the p99 ratio between
 the two: what a county feels when somebody imports during office hours.
 
 The figures depend on the machine (2 shared cores here): read the ratios, not the seconds.
@@ -21,11 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +184,7 @@ class LoadResult:
     seconds: float
     rows: dict[str, dict[str, float]]
     failures: int
+    errors: list[str] = field(default_factory=list)
 
 
 def run_load(base: str, scope: dict[str, list[int]], users: int, seconds: int) -> LoadResult:
@@ -207,8 +211,9 @@ def run_load(base: str, scope: dict[str, list[int]], users: int, seconds: int) -
             "p99": entry.get_response_time_percentile(0.99) / 1000,
         }
     failures = env.stats.total.num_failures
+    errors = [f"{e.occurrences}× {e.name}: {e.error}" for e in env.stats.errors.values()]
     runner.quit()
-    return LoadResult(elapsed, rows, failures)
+    return LoadResult(elapsed, rows, failures, errors)
 
 
 def print_load(title: str, result: LoadResult, base: Baseline) -> None:
@@ -216,6 +221,8 @@ def print_load(title: str, result: LoadResult, base: Baseline) -> None:
     print(
         f"\n{title}: {total / result.seconds:.1f} requests/s over {result.seconds:.0f} s, failures {result.failures}"
     )
+    for error in result.errors[:5]:  # what failed, so a failure is read, not just counted
+        print(f"  !! {error}")
     print(
         f"{'page':<8} {'req/s':>6} {'p50':>7} {'p95':>7} {'p99':>7} | {'alone p50':>9} {'alone p95':>9} | p95 ÷ alone"
     )
@@ -225,6 +232,29 @@ def print_load(title: str, result: LoadResult, base: Baseline) -> None:
             f"{page:<8} {row['rps']:6.1f} {row['p50']:7.3f} {row['p95']:7.3f} {row['p99']:7.3f} | "
             f"{alone50:9.3f} {alone95:9.3f} | {row['p95'] / alone95 if alone95 else 0:5.1f}×"
         )
+
+
+class ImportProgress:
+    """The percentage a running `fangpin import` prints on stderr, read by a thread."""
+
+    PERCENT = re.compile(r"（(\d+)%）")
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.percent, self.last_line = 0, ""
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stderr:
+            self.last_line = line.strip()
+            if match := self.PERCENT.search(line):
+                self.percent = int(match.group(1))
+
+    def wait_until(self, percent: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.percent < percent and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return self.percent >= percent
 
 
 def start_server(data_dir: str, port: int, processes: int) -> subprocess.Popen:
@@ -285,15 +315,24 @@ def main() -> int:
             env = os.environ | {"FANGPIN_DATA_DIR": data_dir}
             importer = subprocess.Popen(
                 [sys.executable, "-m", "fangpin", "import", str(export), "--yes"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
-            time.sleep(3)  # past the header and into the transaction
+            progress = ImportProgress(importer)
+            # the import reads and checks every row first (no write lock), then publishes in one
+            # transaction (the second half of its progress): the load runs while it publishes
+            if not progress.wait_until(51, timeout=3600):
+                raise SystemExit("the import ended before it published: " + progress.last_line)
+            started_at = progress.percent
             busy = run_load(base, scope, args.users, args.seconds)
-            still_running = importer.poll() is None
+            ended_at, still_running = progress.percent, importer.poll() is None
+            if still_running:  # all-or-nothing: stopped, it writes nothing
+                importer.terminate()
             importer.wait()
-            print_load(f"{args.users} users during an import", busy, alone)
+            print_load(
+                f"{args.users} users while an import publishes ({started_at}% → {ended_at}%)", busy, alone
+            )
             if not still_running:
-                print("!! the import finished before the load did: use a larger county or --seconds")
+                print("!! the import finished before the load did: use a larger county or fewer --seconds")
             print("\np99 during the import ÷ p99 without:")
             for page in PAGES:
                 before, during = idle.rows[page]["p99"], busy.rows[page]["p99"]

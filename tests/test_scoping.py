@@ -223,6 +223,9 @@ OBJECT_URLS: dict[str, str] = {
     "rectification:item": "item", "rectification:progress": "item", "rectification:apply": "item",
     "rectification:review": "item", "rectification:extend": "item", "rectification:evidence": "evidence",
     "retention:delete": "sensitive_file",
+    "accounts:user_edit": "user", "accounts:user_status": "user", "accounts:user_reset": "user",
+    "reconciliation:entry": "recon_entry", "reconciliation:check": "recon_entry",
+    "dossiers:pdf": "household", "dossiers:archive": "household", "dossiers:batch": "village",
 }  # fmt: skip
 # Lists and forms that anybody logged in may open: scoped to the user's region, so the village cadre's page
 # never shows another village's household (tests above, test_monitoring.py, test_rectification.py).
@@ -232,6 +235,9 @@ LISTING_URLS = {
     "monitoring:list", "monitoring:inbox", "monitoring:monitored", "jobs:list", "rules:findings",
     "rules:export_findings", "rules:catalogue", "rules:rule", "feeds:list", "feeds:upload", "rectification:ledger",
     "rectification:new_batch", "rectification:list_mapping", "retention:files", "registry:income_policies",
+    "reports:dashboard", "reports:households", "reports:crosstab", "reports:crosstab_export",
+    "accounts:password", "reconciliation:index", "reconciliation:export",
+    "dossiers:index",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
 # (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).
@@ -240,6 +246,8 @@ ROLE_URLS: dict[str, str] = {
     "rules:add_parameter": "county_admin", "rules:screening": "county_admin", "audit:log": "audit_admin",
     "audit:verify": "audit_admin", "audit:anchors": "audit_admin", "audit:anchor_download": "audit_admin",
     "lockouts": "security_admin", "unlock": "security_admin",
+    "accounts:users": "system_admin", "accounts:user_new": "system_admin", "accounts:region_picker": "system_admin",
+    "reconciliation:upload": "county_admin", "reconciliation:recompare": "county_admin",
 }  # fmt: skip
 # Open without logging in, and holding no household data.
 PUBLIC_URLS = {"login", "logout", "api:openapi-json", "api:openapi-view", "api:api-root"}
@@ -320,16 +328,35 @@ def world(register, county_staff, department_officer, tmp_path, settings):
         "sensitive_file": SensitiveFile.objects.create(owner=county_staff, kind="register_export", path=str(stored),
                                                        name="台账.xlsx", expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)),
         "village": other.region_code,
+        "user": county_staff,  # an account the system administrator manages (test_user_admin.py)
+        "recon_entry": _recon_entry(other, county_staff),  # test_reconciliation.py
     }  # fmt: skip
     job = objects["job"]
     job.status, job.result_path, job.result_name = "succeeded", str(stored), "台账.xlsx"
     job.save()
     owners = {kind: county_staff for kind in objects} | {"roster": department_officer}
-    for role in ("audit_admin", "security_admin"):
+    for role in ("audit_admin", "security_admin", "system_admin"):
         owners[role] = create_user(
             username=role, password=PASSWORD, role=Role(role), region_code=builders.COUNTY
         )
+    owners["user"] = owners["system_admin"]
     return objects, owners
+
+
+def _recon_entry(household, user):
+    """A household of a comparison with the national system (账账比对), with one difference."""
+    import datetime as dt
+
+    from fangpin.reconciliation.models import Comparison, Difference, Entry
+
+    comparison = Comparison.objects.create(created_by=user, file_name="国家系统.xlsx", region_code=user.region.code,
+                                           status="ready", cutoff=dt.date(2026, 11, 30), tolerance=1)  # fmt: skip
+    entry = Entry.objects.create(comparison=comparison, household_no=household.household_no, household=household,
+                                 region_code=household.region_code, head_name=household.head_name, differences=1,
+                                 national={"region_code": household.region_code, "members": {}}, fingerprint="x")  # fmt: skip
+    Difference.objects.create(entry=entry, comparison=comparison, region_code=household.region_code,
+                              field="category", label="监测对象类别", national_value="边缘易致贫户")  # fmt: skip
+    return entry
 
 
 def _url(name: str, converters: list[str], objects: dict) -> str:
@@ -341,6 +368,20 @@ def _url(name: str, converters: list[str], objects: dict) -> str:
         else:  # the object's id (or, for the 公示, the village's code)
             kwargs[argument] = objects[kind] if kind == "village" else objects[kind].pk
     return reverse(name, kwargs=kwargs)
+
+
+def _text_of(response) -> str:
+    """A page's text, or every cell of a listing's .xlsx export: neither may name an outside household."""
+    if response.content.startswith(b"PK"):
+        import io
+
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+        return "\n".join(
+            str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v
+        )
+    return response.content.decode()
 
 
 def test_every_declared_set_keeps_its_promise_on_every_url(client, world, village_cadre, county_admin):
@@ -355,7 +396,7 @@ def test_every_declared_set_keeps_its_promise_on_every_url(client, world, villag
         response = client.get(urls[name])
         assert response.status_code < 500, name
         if response.status_code == 200 and not response.streaming:
-            page = response.content.decode()
+            page = _text_of(response)
             assert not any(marker in page for marker in OUTSIDE), name
     for name in ROLE_URLS:
         statuses = [client.get(urls[name]).status_code, client.post(urls[name]).status_code]

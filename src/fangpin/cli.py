@@ -197,6 +197,8 @@ def cmd_user(args: argparse.Namespace) -> int:
         for role in Role:
             print(f"{role.value:16} {role.label}")
         return 0
+    if args.action in {"disable", "enable", "reset-password"}:
+        return _user_change(args)
     password = args.password or os.environ.get("FANGPIN_NEW_PASSWORD") or getpass.getpass("密码：")
     try:
         with acting_as(None, source="cli"):
@@ -212,6 +214,25 @@ def cmd_user(args: argparse.Namespace) -> int:
         print("未创建：" + "；".join(exc.messages), file=sys.stderr)
         return 1
     print(f"已创建用户 {user.username}（{user.role_label}，{user.region or '无区划'}）")
+    return 0
+
+
+def _user_change(args: argparse.Namespace) -> int:
+    """The server operator's changes to any account, the separated administrators' too (三员分立:
+    the system administrator's pages cannot touch those)."""
+    from fangpin.accounts import actions
+    from fangpin.audit.context import acting_as
+
+    target = _user(args.username)
+    if target is None:
+        sys.exit("请用 --username 指定用户")
+    with acting_as(None, source="cli"):
+        if args.action == "reset-password":
+            password = actions.reset_password(actor=None, user=target)
+            print(f"已重置 {target.username} 的密码，一次性密码（只显示这一次，登录后须修改）：{password}")
+        else:
+            actions.set_active(actor=None, user=target, active=args.action == "enable", reason=args.reason)
+            print(f"已{'启用' if args.action == 'enable' else '停用'}账号 {target.username}")
     return 0
 
 
@@ -609,14 +630,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["load"])
     s.add_argument("file")
     s.set_defaults(func=cmd_regions)
-    s = sub.add_parser("user", help="创建用户；`fangpin user roles` 列出角色")
-    s.add_argument("action", choices=["create", "roles"])
+    s = sub.add_parser("user", help="创建、停用、启用用户，重置密码；`fangpin user roles` 列出角色")
+    s.add_argument("action", choices=["create", "disable", "enable", "reset-password", "roles"])
     s.add_argument("--username")
     s.add_argument("--role")
     s.add_argument("--region", default="", help="12位区划代码")
     s.add_argument("--name", default="")
     s.add_argument("--department", default="")
     s.add_argument("--password", help="不建议在命令行给出；可用环境变量 FANGPIN_NEW_PASSWORD 或交互输入")
+    s.add_argument("--reason", default="", help="停用原因（记入审计日志）")
     s.set_defaults(func=cmd_user)
     s = sub.add_parser("audit", help="审计日志：verify 校验，anchor 写锚点，init-key 为旧日志生成审计密钥")
     s.add_argument("action", choices=["verify", "anchor", "init-key"])

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "fangpin.monitoring",
     "fangpin.demo",
     "fangpin.retention",
+    "fangpin.dossiers",
+    "fangpin.reconciliation",
+    "fangpin.reports",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangpin.audit.middleware.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
+    "fangpin.accounts.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "fangpin.urls"
@@ -121,7 +125,7 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "fangpin.accounts.validators.ChineseMinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "fangpin.accounts.validators.CharacterClassValidator"},
@@ -145,6 +149,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 FANGPIN_LOGIN_IP_FAILURE_LIMIT = env_int("FANGPIN_LOGIN_IP_FAILURE_LIMIT", 20)
 FANGPIN_LOGIN_IP_MIN_USERNAMES = env_int("FANGPIN_LOGIN_IP_MIN_USERNAMES", 5)
 FANGPIN_LOCKOUT_PAGE_ROWS = env_int("FANGPIN_LOCKOUT_PAGE_ROWS", 200)
+# the one-time password the system administrator issues for a new account or a reset (accounts.actions)
+FANGPIN_ONE_TIME_PASSWORD_LENGTH = env_int("FANGPIN_ONE_TIME_PASSWORD_LENGTH", 12)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("security/lockouts/", lockouts, name="lockouts"),
     path("security/unlock/", unlock, name="unlock"),
+    path("accounts/", include("fangpin.accounts.urls")),
     path("registry/", include("fangpin.registry.urls")),
     path("jobs/", include("fangpin.jobs.urls")),
     path("audit/", include("fangpin.audit.urls")),
@@ -19,6 +20,9 @@ urlpatterns = [
     path("rectification/", include("fangpin.rectification.urls")),
     path("cases/", include("fangpin.monitoring.urls")),
     path("sensitive-files/", include("fangpin.retention.urls")),
+    path("reconciliation/", include("fangpin.reconciliation.urls")),
+    path("dossiers/", include("fangpin.dossiers.urls")),
+    path("reports/", include("fangpin.reports.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

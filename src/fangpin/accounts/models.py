@@ -23,6 +23,9 @@ class User(AbstractUser):
     department = models.CharField("部门", max_length=16, choices=Department.choices, blank=True)
     unit = models.CharField("单位", max_length=128, blank=True)
     full_name = models.CharField("姓名", max_length=64, blank=True)
+    # set when the system administrator issues a one-time password (new account, reset): every page
+    # leads to the password change until the user has chosen their own (accounts.middleware)
+    must_change_password = models.BooleanField("须修改密码", default=False)
 
     class Meta:
         ordering = ["username"]

@@ -30,6 +30,13 @@ class Department(models.TextChoices):
     FINANCE = "财政", "财政局（资产比对）"
 
 
+# 三员分立: the three separated administrators. Their accounts are created, changed, disabled and given
+# new passwords only on the server's command line (`fangpin user`), never through the system
+# administrator's pages, so no administrator can grant themselves, or anyone, a second duty.
+SEPARATED_ADMINS = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+# what the system administrator assigns on the user pages: every business role
+MANAGED_ROLES = [role for role in Role if role not in SEPARATED_ADMINS]
+
 REGISTER_ROLES = {
     Role.COUNTY_ADMIN,
     Role.COUNTY_STAFF,

@@ -1,6 +1,18 @@
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import MinimumLengthValidator
 from django.core.exceptions import ValidationError
+
+
+class ChineseMinimumLengthValidator(MinimumLengthValidator):
+    """Django's length rule with the message in Chinese (its own zh-hans text is missing for it)."""
+
+    def validate(self, password: str, user: object = None) -> None:
+        if len(password) < self.min_length:
+            raise ValidationError(self.get_help_text(), code="password_too_short")
+
+    def get_help_text(self) -> str:
+        return f"密码长度不能少于{self.min_length}位。"
 
 
 class CharacterClassValidator:

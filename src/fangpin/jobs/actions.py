@@ -88,8 +88,16 @@ def run_job(job_id: int, *, on_progress: Callable[[int, int | None], None] | Non
             job.summary = {**job.summary, "traceback": scrub(traceback.format_exc()[-4000:])}
         job.finished_at = timezone.now()
         job.save()
+    if job.status == Status.SUCCEEDED and job.kind in REFRESHES_REPORTS:
+        from fangpin.reports.actions import refresh_quietly
+
+        refresh_quietly()  # the dashboard's summary tables follow the register; a failure there is only logged
     return job
 
+
+# jobs after which the dashboard's summary tables are refreshed (in the job's own process, after its row
+# says it succeeded, so the user never waits for it)
+REFRESHES_REPORTS = (Kind.IMPORT_REGISTER, Kind.SCREENING, Kind.IMPORT_ROSTER)
 
 ROLLED_BACK = "数据库事务已整体回滚，台账没有任何改动。请重新提交。"
 

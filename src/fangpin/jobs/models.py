@@ -22,6 +22,9 @@ class Kind(models.TextChoices):
     EXPORT_FINDINGS = "export_findings", "导出筛查发现"
     READ_HEADER = "read_header", "检查表头"  # an uploaded roster or inspection list, read in the worker
     IMPORT_LIST = "import_list", "导入问题清单"  # rectification: an inspectors' list, with its mapping
+    PRINT_DOSSIERS = "print_dossiers", "批量打印一户一档"  # dossiers: a village's or township's, one job
+    RECONCILE = "reconcile", "账账比对"  # reconciliation: a national export compared with the register
+    EXPORT_DIFFERENCES = "export_differences", "导出比对差异"
 
 
 class Status(models.TextChoices):

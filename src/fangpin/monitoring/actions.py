@@ -261,6 +261,9 @@ def _finish(case: Case, household: Household, now: dt.datetime) -> None:
         household.elimination_method = case.elimination_method
     household.save()
     case.status, case.finished_at = Case.Status.DONE, now
+    from fangpin.reports.actions import refresh_soon  # reports reads monitoring: imported here, not above
+
+    refresh_soon()  # the summary tables, after the commit, in the worker
 
 
 @transaction.atomic

@@ -87,9 +87,14 @@ def as_docx(notice: Notice) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     document = Document()
+    # python-docx's default template is US Letter; a notice is printed on A4, with the margins of GB/T 9704
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
     style = document.styles["Normal"]
     style.font.name, style.font.size = "宋体", Pt(12)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")

@@ -80,6 +80,9 @@ def run_gunicorn(options: WebOptions) -> None:
         "pre_fork": lambda server, worker: connections.close_all(),
         "timeout": settings.FANGPIN_WEB_TIMEOUT_SECONDS,  # a worker silent for this long is restarted
         "graceful_timeout": settings.FANGPIN_WEB_GRACEFUL_SECONDS,
+        # a browser (and a client library) reuses its connection between clicks; gunicorn's 2 s
+        # default closed it under the next request now and then ("connection reset by peer")
+        "keepalive": 75,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

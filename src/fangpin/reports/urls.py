@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("households/", views.households, name="households"),
+    path("crosstab/", views.crosstab_page, name="crosstab"),
+    path("crosstab/export/", views.crosstab_export, name="crosstab_export"),
+]

@@ -1,0 +1,243 @@
+"""统计 / 驾驶舱 pages: the dashboard, the households behind a number, the cross-tab and its export.
+Thin: they parse the scope and dates, call figures/crosstab, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from fangpin.audit.actions import record
+from fangpin.audit.models import Action
+from fangpin.regions.models import Level, Region
+from fangpin.registry.models import Household
+from fangpin.web.paging import by_key
+from fangpin.web.views import capability_required
+
+from . import actions, crosstab, figures
+from .dimensions import COLUMN_KEYS, DIMENSIONS, FILTER_PREFIX, ROW_KEYS, filter_q, filters_from
+from .models import HouseholdFact, RefreshState
+
+
+def _day(text: str, default: dt.date) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return default
+    return min(day, timezone.localdate())
+
+
+def scope(request: HttpRequest) -> Region:
+    """The region asked for (`?region=`), which must lie in the user's own; the user's region by default."""
+    own = request.user.region
+    if own is None:
+        raise Http404
+    code = request.GET.get("region", "") or own.code
+    region = Region.objects.filter(code=code).first()
+    if region is None or not request.user.covers(code):
+        raise Http404
+    return region
+
+
+def _crumbs(region: Region, user: Any) -> list[Region]:
+    """The path from the user's own region down to this one."""
+    path = []
+    node: Region | None = region
+    while node is not None and user.covers(node.code):
+        path.append(node)
+        node = node.parent
+    return list(reversed(path))
+
+
+def _dates(request: HttpRequest) -> tuple[dt.date, dt.date, dt.date]:
+    today = timezone.localdate()
+    day = _day(request.GET.get("as_of", ""), today)
+    end = _day(request.GET.get("end", ""), day)
+    end = min(end, day)  # events after the as-of day are not yet known on that day
+    start = _day(request.GET.get("start", ""), end.replace(month=1, day=1))
+    return day, min(start, end), end
+
+
+def _catch_up() -> None:
+    """Figures never wait for the worker except once: before the very first refresh there is nothing
+    to show, so that one runs here; later ones are queued and the stored figures are served meanwhile."""
+    if not RefreshState.objects.exists():
+        actions.refresh_quietly()
+    elif actions.needs_refresh():
+        actions.refresh_soon()
+
+
+def _since() -> dt.date | None:
+    first = RefreshState.objects.filter(pk=1).values_list("first_refresh_at", flat=True).first()
+    return timezone.localtime(first).date() if first else None
+
+
+def _link(region: Region, day: dt.date, **filters: str) -> str:
+    params = {"region": region.code, "as_of": day.isoformat()}
+    params.update({FILTER_PREFIX + k: v for k, v in filters.items()})
+    return "?" + urlencode(params)
+
+
+@capability_required("view_register")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    region = scope(request)
+    _catch_up()
+    day, start, end = _dates(request)
+    overview = figures.overview(region, day)
+    for r in overview.by_category:
+        r["link"] = _link(region, day, category=r["value"])
+    for r in overview.by_type:
+        r["link"] = _link(region, day, monitored="1", household_type=r["value"])
+    for r in overview.by_risk:
+        r["link"] = _link(region, day, status="open", risk=r["value"])
+    child_label, children = figures.children(region, day)
+    pipeline = figures.pipeline(region, start, end)
+    departments = figures.by_department(region, start, end)
+    since = _since()
+    trend = figures.trend(region, day, since)
+    rect = figures.rectification(request.user, region, day)
+    charts = {
+        "category": [{"name": r["label"], "value": r["households"]} for r in overview.by_category],
+        "risk": {"labels": [r["label"] for r in overview.by_risk], "open": [r["open"] for r in overview.by_risk],
+                 "eliminated": [r["eliminated"] for r in overview.by_risk]},
+        "children": {"labels": [c["name"] for c in children], "open": [c["open"] for c in children],
+                     "eliminated": [c["eliminated"] for c in children]},
+        "pipeline": {"labels": ["预警推送", "已核实", "确认有风险", "识别纳入", "风险消除"],
+                     "values": [pipeline["warning_raised"], pipeline["warning_verified"],
+                                pipeline["warning_confirmed"], pipeline["identified"], pipeline["eliminated"]]},
+        "trend": {"labels": [t["month"] for t in trend], "monitored": [t["monitored"] for t in trend],
+                  "warnings": [t["warning_raised"] for t in trend], "identified": [t["identified"] for t in trend],
+                  "eliminated": [t["eliminated"] for t in trend]},
+    }  # fmt: skip
+    context = {
+        "region": region, "crumbs": _crumbs(region, request.user), "day": day, "start": start, "end": end,
+        "overview": overview, "child_label": child_label, "children": children, "pipeline": pipeline,
+        "departments": departments, "trend": trend, "rect": rect, "charts": charts, "since": since,
+        "before_history": since is None or day < since, "is_village": region.level == Level.VILLAGE,
+        "links": {
+            "monitored": _link(region, day, monitored="1"),
+            "open": _link(region, day, status="open"), "eliminated": _link(region, day, status="eliminated"),
+            "overdue": _link(region, day, monitored="1", overdue="1"),
+            "uncovered": _link(region, day, status="open", risks_covered="0"),
+            "undeveloped": _link(region, day, status="open", labour="1", development="0"),
+            "unpaired": _link(region, day, status="open", paired="0"),
+            "identifying": _link(region, day, case_kind="identification"),
+            "eliminating": _link(region, day, case_kind="elimination"),
+        },
+    }  # fmt: skip
+    return render(request, "reports/dashboard.html", context)
+
+
+@capability_required("view_register")
+def households(request: HttpRequest) -> HttpResponse:
+    """The households behind a number: the facts valid at the end of the as-of day, with the filters of
+    the number, inside the user's scope (through Household.objects.for_user), paged by key."""
+    region = scope(request)
+    day = _day(request.GET.get("as_of", ""), timezone.localdate())
+    filters = filters_from(request.GET)
+    facts = actions.facts_on(day, HouseholdFact.objects.for_user(request.user).in_region(region))
+    facts = facts.filter(filter_q(filters, day, facts=True))
+    queryset = Household.objects.for_user(request.user).filter(pk__in=facts.values("household_id"))
+    page = by_key(queryset.select_related("region"), request)
+    context = {
+        "region": region,
+        "day": day,
+        "page": page,
+        "total": facts.count(),
+        "filters": [(DIMENSIONS[k].label, DIMENSIONS[k].label_of(v)) for k, v in filters.items()],
+        "back": _link(region, day),
+    }
+    return render(request, "reports/households.html", context)
+
+
+def _crosstab_args(request: HttpRequest) -> tuple[Region, dt.date, str, str, str, dict[str, str]]:
+    region = scope(request)
+    day = _day(request.GET.get("as_of", ""), timezone.localdate())
+    default_row = "village" if region.level == Level.TOWNSHIP else "township"
+    if region.level == Level.VILLAGE:
+        default_row = "household_type"
+    row = request.GET.get("rows", "") if request.GET.get("rows", "") in ROW_KEYS else default_row
+    col = request.GET.get("cols", "") if request.GET.get("cols", "") in COLUMN_KEYS else "category"
+    measure = (
+        request.GET.get("measure", "")
+        if request.GET.get("measure", "") in crosstab.MEASURES
+        else "households"
+    )
+    return region, day, row, col, measure, filters_from(request.GET)
+
+
+@capability_required("view_register")
+def crosstab_page(request: HttpRequest) -> HttpResponse:
+    region, day, row, col, measure, filters = _crosstab_args(request)
+    _catch_up()
+    table = crosstab.build(region, day, row, col, measure, filters)
+    base = {"region": region.code, "as_of": day.isoformat()}
+    base.update({FILTER_PREFIX + k: v for k, v in filters.items()})
+
+    def cell_link(row_value: str, col_value: str | None) -> str:
+        params = dict(base)
+        row_dim = DIMENSIONS[row]
+        if row_dim.region_digits:
+            params["region"] = row_value
+        else:
+            params[FILTER_PREFIX + row] = row_value
+        if col_value is not None:
+            params[FILTER_PREFIX + col] = col_value
+        return "?" + urlencode(params)
+
+    rows = [
+        {
+            **r,
+            "zipped": list(
+                zip(r["cells"], [cell_link(r["value"], v) for v, _ in table.columns], strict=True)
+            ),
+            "total_link": cell_link(r["value"], None),
+        }
+        for r in table.rows
+    ]
+    filter_options = [
+        (key, DIMENSIONS[key].label, DIMENSIONS[key].values(), filters.get(key, ""))
+        for key in DIMENSIONS
+        if not DIMENSIONS[key].region_digits
+    ]
+    context = {
+        "region": region, "crumbs": _crumbs(region, request.user), "day": day, "table": table, "rows": rows,
+        "row_key": row, "col_key": col, "measure": measure,
+        "row_options": [(k, DIMENSIONS[k].label) for k in ROW_KEYS],
+        "col_options": [(k, DIMENSIONS[k].label) for k in COLUMN_KEYS],
+        "filter_options": filter_options, "query": request.GET.urlencode(),
+        "column_zipped": list(zip(table.column_totals,
+                                  ["?" + urlencode({**base, FILTER_PREFIX + col: v}) for v, _ in table.columns],
+                                  strict=True)),
+        "all_link": "?" + urlencode(base),
+    }  # fmt: skip
+    return render(request, "reports/crosstab.html", context)
+
+
+@capability_required("view_register")
+def crosstab_export(request: HttpRequest) -> HttpResponse:
+    region, day, row, col, measure, filters = _crosstab_args(request)
+    table = crosstab.build(region, day, row, col, measure, filters)
+    unit_name = str(request.user.region or "")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115 - streamed, then removed
+    handle.close()
+    path = Path(handle.name)
+    crosstab.write_xlsx(table, path, unit_name=unit_name)
+    record(Action.EXPORT, model="reports.Crosstab", object_id=region.code, object_repr=region.name,
+           region_code=region.code,
+           detail=f"导出交叉统计（{table.row_dim.label}×{table.col_dim.label}，截至{day:%Y-%m-%d}）")  # fmt: skip
+    data = path.read_bytes()
+    path.unlink(missing_ok=True)
+    name = f"{region.name}交叉统计_{day:%Y%m%d}.xlsx"
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
