@@ -23,7 +23,7 @@ from fangpin.regions.models import Level, Region
 from fangpin.registry import faults
 from fangpin.registry import income as income_rules
 from fangpin.registry.columns import HEADER_LOOKUP
-from fangpin.registry.importer import Header, detect_year, find_header
+from fangpin.registry.importer import Header, detect_year, find_header, find_village
 from fangpin.registry.models import INCOME_COMPONENTS
 from fangpin.registry.rows import Problem, RowCells, stream_rows
 
@@ -165,18 +165,7 @@ class _Reader:
             entry["head_name"] = member.get("name", "")
 
     def _village(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
-        if code := data.get("code"):
-            village = self.by_code.get(code)
-            if village is None:
-                problems.append(Problem(number, "行政区划代码", f"「{code}」不是区划表中的村级代码"))
-            return village
-        township, name = data.get("township", ""), data.get("village", "")
-        if not township or not name:
-            return None
-        village = self.by_name.get((township, name))
-        if village is None:
-            problems.append(Problem(number, "村", f"「{township}{name}」不在行政区划表中，请先导入区划表"))
-        return village
+        return find_village(number, data, self.by_code, self.by_name, problems)
 
     def _person_key(self, number: int, member: dict[str, Any], row: RowCells, problems: list[Problem]) -> str:
         """The register's key of a person: the keyed hash of the ID, or of the 人口编号 when the ID is

@@ -271,6 +271,28 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
 # --- the import ----------------------------------------------------------------------------------
 
 
+def find_village(
+    number: int,
+    data: dict[str, Any],
+    by_code: dict[str, Region],
+    by_name: dict[tuple[str, str], Region],
+    problems: list[Problem],
+) -> Region | None:
+    """A row's village: by its 行政区划代码, else by 乡镇 + 村 name; one the region table lacks is a problem."""
+    if code := data.get("code"):
+        region = by_code.get(code)
+        if region is None:
+            problems.append(Problem(number, "行政区划代码", f"「{code}」不是区划表中的村级代码"))
+        return region
+    township, village = data.get("township", ""), data.get("village", "")
+    if not township or not village:
+        return None
+    region = by_name.get((township, village))
+    if region is None:
+        problems.append(Problem(number, "村", f"「{township}{village}」不在行政区划表中，请先导入区划表"))
+    return region
+
+
 class _Importer:
     def __init__(self, header: Header, year: int, result: ImportResult, *, allow_moves: bool = False) -> None:
         self.header = header
@@ -399,18 +421,7 @@ class _Importer:
         return parsed
 
     def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
-        if code := data.get("code"):
-            region = self.villages_by_code.get(code)
-            if region is None:
-                problems.append(Problem(number, "行政区划代码", f"「{code}」不是区划表中的村级代码"))
-            return region
-        township, village = data.get("township", ""), data.get("village", "")
-        if not township or not village:
-            return None
-        region = self.villages_by_name.get((township, village))
-        if region is None:
-            problems.append(Problem(number, "村", f"「{township}{village}」不在行政区划表中，请先导入区划表"))
-        return region
+        return find_village(number, data, self.villages_by_code, self.villages_by_name, problems)
 
     def finish_checks(self) -> None:
         """Households without a 户主: DQ_HEAD_COUNT lists them after the import."""
