@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import openpyxl
 import pytest
 from django.urls import reverse
@@ -373,10 +375,6 @@ def _url(name: str, converters: list[str], objects: dict) -> str:
 def _text_of(response) -> str:
     """A page's text, or every cell of a listing's .xlsx export: neither may name an outside household."""
     if response.content.startswith(b"PK"):
-        import io
-
-        import openpyxl
-
         book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
         return "\n".join(
             str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v

@@ -274,8 +274,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from django.conf import settings
-
     from fangpin.jobs.actions import WorkerSupervisor
     from fangpin.web import server
 
@@ -286,23 +284,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = server.WebOptions(
         args.host, args.port, args.processes or server.default_processes(), args.threads
     )
-    worker = web = None
+    worker = None
     if not args.no_worker:  # reaped, its jobs marked and restarted when it dies; stopped with serve
         worker = WorkerSupervisor([sys.executable, "-m", "fangpin", "worker"])
         worker.start()
     print(f"fangpin 已启动：http://{args.host}:{args.port}/  （{options.processes} 个网页进程，Ctrl+C 停止）",
           flush=True)  # fmt: skip
     try:
-        if options.processes == 1:
-            server.serve_here(options)
-            return 0
-        web = server.start_child(options)
-        returncode = web.wait()
-        print(f"fangpin：网页服务已退出（退出码 {returncode}）", file=sys.stderr, flush=True)
-        return 1
+        return server.serve(options)
     finally:
-        if web is not None:
-            server.stop_child(web, timeout=settings.FANGPIN_WEB_GRACEFUL_SECONDS + 5)
         if worker is not None:
             worker.stop()
 

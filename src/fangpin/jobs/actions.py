@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fangpin.audit.context import acting_as
+from fangpin.common import processes
 from fangpin.retention.scrub import scrub, scrub_exception
 
 from .models import Job, Kind, Status
@@ -318,12 +319,6 @@ class WorkerSupervisor:
         self.stopping.set()
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.stop(self.process, signal.SIGINT, timeout=timeout)
         self.thread.join(timeout=2)
         self.mark_abandoned("平台已停止")

@@ -11,12 +11,13 @@ about, the job worker included, which would blind the worker's supervisor. Where
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from fangpin.common import processes
 
 
 @dataclass(frozen=True)
@@ -47,20 +48,20 @@ def serve_here(options: WebOptions) -> None:
     serve(application, host=options.host, port=options.port, threads=options.threads, ident="fangpin")
 
 
-def start_child(options: WebOptions) -> subprocess.Popen:
-    """Several processes: `fangpin web` (gunicorn) as a child of `serve`."""
-    return subprocess.Popen([sys.executable, "-m", "fangpin", "web", *options.arguments()])
-
-
-def stop_child(process: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM: gunicorn lets the requests in flight finish (up to its graceful timeout)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def serve(options: WebOptions) -> int:
+    """Serve until SIGTERM or Ctrl+C (SystemExit or KeyboardInterrupt raised in this process); the exit
+    status of `fangpin serve` when the web server stops by itself."""
+    if options.processes == 1:
+        serve_here(options)
+        return 0
+    # several processes: `fangpin web` (gunicorn) as a child of `serve`
+    web = subprocess.Popen([sys.executable, "-m", "fangpin", "web", *options.arguments()])
+    try:
+        returncode = web.wait()
+        print(f"fangpin：网页服务已退出（退出码 {returncode}）", file=sys.stderr, flush=True)
+        return 1
+    finally:  # SIGTERM: gunicorn lets the requests in flight finish (up to its graceful timeout)
+        processes.stop(web, timeout=settings.FANGPIN_WEB_GRACEFUL_SECONDS + 5)
 
 
 def run_gunicorn(options: WebOptions) -> None:

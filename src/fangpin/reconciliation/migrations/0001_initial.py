@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("jobs", "0007_reconciliation_kinds"),
+        ("jobs", "0006_dossier_and_reconciliation_kinds"),
         ("registry", "0004_one_head_per_household"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
