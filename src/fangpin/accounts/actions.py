@@ -64,6 +64,23 @@ def placement(role: Role, region_code: str, department: str) -> Region | None:
     return region
 
 
+def _unsaved(
+    *, username: str, role: Role, region_code: str, full_name: str, department: str, unit: str
+) -> User:
+    """A new account, placed (`placement`) and under a user name no other account has in any case."""
+    region = placement(role, region_code, department)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(f"用户名 {username} 已存在")
+    return User(
+        username=username,
+        role=role,
+        region=region,
+        full_name=full_name,
+        department=department if role == Role.DEPARTMENT else "",
+        unit=unit or (str(region) if region else ""),
+    )
+
+
 @transaction.atomic
 def create_user(
     *,
@@ -76,17 +93,13 @@ def create_user(
     unit: str = "",
     validate: bool = True,
 ) -> User:
-    role = Role(role)
-    region = placement(role, region_code, department)
-    if User.objects.filter(username=username).exists():
-        raise ValidationError(f"用户名 {username} 已存在")
-    user = User(
+    user = _unsaved(
         username=username,
-        role=role,
-        region=region,
+        role=Role(role),
+        region_code=region_code,
         full_name=full_name,
-        department=department if role == Role.DEPARTMENT else "",
-        unit=unit or (str(region) if region else ""),
+        department=department,
+        unit=unit,
     )
     if validate:
         validate_password(password, user)
@@ -223,18 +236,15 @@ def add_user(
         raise ValidationError("用户名只能包含字母、数字和 @ . + - _ 符号") from exc
     if len(username) > User._meta.get_field("username").max_length:
         raise ValidationError("用户名太长")
-    region = placement(role, region_code, department)
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError(f"用户名 {username} 已存在")
-    user = User(
+    user = _unsaved(
         username=username,
         role=role,
-        region=region,
+        region_code=region_code,
         full_name=full_name.strip(),
-        department=department if role == Role.DEPARTMENT else "",
-        unit=unit.strip() or (str(region) if region else ""),
-        must_change_password=True,
+        department=department,
+        unit=unit.strip(),
     )
+    user.must_change_password = True
     password = one_time_password(user)
     user.set_password(password)
     User.objects.bulk_create([user])  # past the audit signal: recorded once, below, by the pages' names
@@ -299,7 +309,10 @@ def change_own_password(*, user: User, current: str, new: str) -> None:
         raise ValidationError({"current": "当前密码不正确"})
     if new == current:
         raise ValidationError({"new": "新密码不能与当前密码相同"})
-    validate_password(new, user)
+    try:
+        validate_password(new, user)
+    except ValidationError as exc:
+        raise ValidationError({"new": exc.error_list}) from exc  # every refusal names its field
     before = shown(user)
     user.set_password(new)
     user.must_change_password = False

@@ -8,16 +8,17 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from fangpin.regions.models import Level, Region, code_range
 from fangpin.web.paging import by_key
-from fangpin.web.views import capability_required, forbidden
+from fangpin.web.views import capability_required, forbidden, perform, submit
 
 from . import actions
 from .forms import PasswordForm, StatusForm, UserForm, chosen_region, department_choices, picker
@@ -132,7 +133,6 @@ def _form_page(request: HttpRequest, form: UserForm, target: User | None, role: 
     context = {"form": form, "target": target, **_placement_context(role, values, department)}
     if target is not None:
         context["status_form"] = StatusForm()
-        context["separated"] = target.role in SEPARATED_ADMINS
     return render(request, "accounts/user_form.html", context)
 
 
@@ -144,18 +144,17 @@ def user_new(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST)
     values, department = request.POST.getlist("region"), request.POST.get("department", "")
     if form.is_valid():
-        try:
+
+        def run() -> HttpResponse:
+            data = form.cleaned_data
             user, password = actions.add_user(
-                actor=request.user, username=form.cleaned_data["username"], role=form.cleaned_data["role"],
-                region_code=chosen_region(values), full_name=form.cleaned_data["full_name"],
-                department=department, unit=form.cleaned_data["unit"],
+                actor=request.user, username=data["username"], role=data["role"], region_code=chosen_region(values),
+                full_name=data["full_name"], department=department, unit=data["unit"],
             )  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             return _issued(request, user, password, created=True)
+
+        if response := submit(request, form, run):
+            return response
     return _form_page(request, form, None, request.POST.get("role", ""), values, department)
 
 
@@ -170,19 +169,19 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     form = UserForm(request.POST, editing=True)
     values, department = request.POST.getlist("region"), request.POST.get("department", "")
     if form.is_valid():
-        try:
+
+        def run() -> HttpResponse:
+            data = form.cleaned_data
             changed = actions.change_user(
-                actor=request.user, user=target, role=form.cleaned_data["role"], region_code=chosen_region(values),
-                full_name=form.cleaned_data["full_name"], department=department, unit=form.cleaned_data["unit"],
+                actor=request.user, user=target, role=data["role"], region_code=chosen_region(values),
+                full_name=data["full_name"], department=department, unit=data["unit"],
             )  # fmt: skip
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             said = "、".join(changed) if changed else "没有改动"
             messages.success(request, f"已保存用户 {target.username}（{said}）")
             return redirect("accounts:users")
+
+        if response := submit(request, form, run):
+            return response
     return _form_page(request, form, target, request.POST.get("role", ""), values, department)
 
 
@@ -193,12 +192,12 @@ def user_status(request: HttpRequest, user_id: int) -> HttpResponse:
     active = request.POST.get("active") == "1"
     form = StatusForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
+
+    def run() -> None:
         actions.set_active(actor=request.user, user=target, active=active, reason=reason)
-    except PermissionDenied as exc:
-        return forbidden(request, exc)
-    messages.success(request, f"已{'启用' if active else '停用'}账号 {target.username}")
-    return redirect("accounts:user_edit", user_id=target.pk)
+        messages.success(request, f"已{'启用' if active else '停用'}账号 {target.username}")
+
+    return perform(request, run, reverse("accounts:user_edit", args=[target.pk]))
 
 
 @never_cache
@@ -219,20 +218,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
     """Every user's own password: the current one first, then the policy (in Chinese)."""
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            actions.change_own_password(
-                user=request.user, current=form.cleaned_data["current"], new=form.cleaned_data["new"]
-            )
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field, errors)
-            else:
-                form.add_error("new", exc)
-        else:
+
+        def run() -> HttpResponse:
+            data = form.cleaned_data
+            actions.change_own_password(user=request.user, current=data["current"], new=data["new"])
             update_session_auth_hash(request, request.user)  # this session stays logged in
             messages.success(request, "密码已修改")
             return redirect("home")
+
+        if response := submit(request, form, run):
+            return response
     return render(
         request, "accounts/password.html", {"form": form, "rules": password_validators_help_texts()}
     )
