@@ -36,7 +36,7 @@ from .forms import (
     VerifyForm,
     VisitForm,
 )  # fmt: skip
-from .models import Attachment, Case, Clue, Measure, Objection, Pairing
+from .models import Attachment, Case, Clue, Measure, Objection, Pairing, Visit
 from .procedure import procedure
 from .timeline import timeline
 
@@ -317,10 +317,15 @@ def monitored(request: HttpRequest) -> HttpResponse:
         )  # fmt: skip
         households = households.filter(pk__in=with_problems)
     page = by_key(
-        households.annotate(last_visit=Max("visits__visited_on")).select_related("region")
-        .prefetch_related("members", "assistance", "cases"),
-        request,
+        households.select_related("region").prefetch_related("members", "assistance", "cases"), request
+    )
+    # the last visit of the page's households only (an annotation would group every monitored household)
+    last_visits = dict(
+        Visit.objects.filter(household__in=[h.pk for h in page]).values_list("household_id")
+        .annotate(last=Max("visited_on")).order_by()
     )  # fmt: skip
+    for household in page:
+        household.last_visit = last_visits.get(household.pk)
     cadres = {p.household_id: p.cadre for p in Pairing.objects.filter(
         household__in=[h.pk for h in page], until__isnull=True).select_related("cadre")}  # fmt: skip
     in_scope = Household.objects.for_user(request.user)
