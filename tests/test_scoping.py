@@ -238,6 +238,7 @@ LISTING_URLS = {
     "rules:export_findings", "rules:catalogue", "rules:rule", "feeds:list", "feeds:upload", "rectification:ledger",
     "rectification:new_batch", "rectification:list_mapping", "retention:files", "registry:income_policies",
     "reports:dashboard", "reports:households", "reports:crosstab", "reports:crosstab_export",
+    "reports:tables", "reports:tables_export",
     "accounts:password", "reconciliation:index", "reconciliation:export",
     "dossiers:index",
 }  # fmt: skip

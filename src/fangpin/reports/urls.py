@@ -8,4 +8,6 @@ urlpatterns = [
     path("households/", views.households, name="households"),
     path("crosstab/", views.crosstab_page, name="crosstab"),
     path("crosstab/export/", views.crosstab_export, name="crosstab_export"),
+    path("tables/", views.tables_page, name="tables"),
+    path("tables/export/", views.tables_export, name="tables_export"),
 ]

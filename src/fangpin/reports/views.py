@@ -18,10 +18,11 @@ from fangpin.audit.actions import record
 from fangpin.audit.models import Action
 from fangpin.regions.models import Level, Region
 from fangpin.registry.models import Household
+from fangpin.registry.views import _region_options
 from fangpin.web.paging import by_key
 from fangpin.web.views import capability_required
 
-from . import actions, crosstab, figures
+from . import actions, crosstab, figures, tables
 from .dimensions import COLUMN_KEYS, DIMENSIONS, FILTER_PREFIX, ROW_KEYS, filter_q, filters_from
 from .models import HouseholdFact, RefreshState
 
@@ -239,5 +240,69 @@ def crosstab_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+# ---- 官方统计表 -------------------------------------------------------------------------------------
+
+
+def _table_args(request: HttpRequest) -> tuple[tables.Table, tables.Scope, tables.Signature]:
+    """The table asked for, its scope (the region must lie in the user's: 404 outside), dates and signers."""
+    region = scope(request)
+    table = tables.TABLES.get(request.GET.get("table", ""), tables.MONITORED)
+    day, start, end = _dates(request)
+    user = request.user
+    signature = tables.Signature(
+        unit=getattr(user, "unit", "") or str(user.region or ""),
+        preparer=request.GET.get("preparer", "").strip()[:32] or user.display_name,
+        reviewer=request.GET.get("reviewer", "").strip()[:32],
+    )
+    return table, tables.Scope(user, region, day, start, end), signature
+
+
+@capability_required("view_register")
+def tables_page(request: HttpRequest) -> HttpResponse:
+    """The table on screen: a detail list paged by key (numbered on from `?from=`), a summary whole."""
+    table, table_scope, signature = _table_args(request)
+    _catch_up()
+    page = next_query = None
+    if table.detail:
+        first = int(request.GET.get("from", "1")) if request.GET.get("from", "").isdigit() else 1
+        page = tables.page(table, table_scope, request.GET.get("after", ""), first)
+        if page.next_cursor:
+            params = request.GET.copy()
+            params["after"], params["from"] = page.next_cursor, str(first + len(page.rows))
+            next_query = params.urlencode()
+        rows = page.rows
+    else:
+        rows = tables.summary_rows(table, table_scope)
+    columns = tables.columns_of(table, table_scope)
+    top, bottom = tables.header_lines(table, table_scope, signature)
+    first_page = request.GET.copy()
+    first_page.pop("after", None)
+    first_page.pop("from", None)
+    context = {
+        "table": table, "tables": list(tables.TABLES.values()), "region": table_scope.region,
+        "crumbs": _crumbs(table_scope.region, request.user), "scope": table_scope, "signature": signature,
+        "columns": columns, "top": top, "bottom": bottom, "note": table.note(table_scope),
+        "rows": [[(c, tables.display(c, row.get(c.key))) for c in columns] + [row.get("is_total")] for row in rows],
+        "page": page, "next_query": next_query, "first_query": first_page.urlencode(),
+        "query": first_page.urlencode(), "since": _since(),
+        "can_export": request.user.can("export_register"), "is_first": not request.GET.get("after"),
+        "region_options": _region_options(request.user),
+    }  # fmt: skip
+    return render(request, "reports/tables.html", context)
+
+
+@capability_required("export_register")
+def tables_export(request: HttpRequest) -> HttpResponse:
+    """The table as .xlsx, .docx or .pdf (A4), scoped like the page, an 导出 entry in the audit log."""
+    table, table_scope, signature = _table_args(request)
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in tables.FORMATS:
+        raise Http404
+    data, name, content_type = tables.export(table, table_scope, signature, fmt)
+    response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response
