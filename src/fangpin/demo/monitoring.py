@@ -67,7 +67,8 @@ def _measures_from_register(households: list[Household], user: User) -> int:
                                     start=start, note="" if known else f"导入：{name}", created_by=user))  # fmt: skip
     Measure.objects.bulk_create(rows, batch_size=2000)
     audit.append([
-        audit.PendingEntry(action="create", model="monitoring.Measure", object_repr=str(m), household_id=m.household_id,
+        audit.PendingEntry(action="create", model="monitoring.Measure", object_id=str(m.pk), object_repr=str(m),
+                           household_id=m.household_id,
                            region_code=m.region_code, after={"group": m.group, "item": m.item, "start": str(m.start)},
                            detail="示范数据：由导入的帮扶措施列生成")
         for m in rows
