@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ def main() -> int:
 
     from fangpin.accounts.models import User
     from fangpin.common.bulk import insert_rows
+    from fangpin.monitoring.models import Case
     from fangpin.registry.models import Household
     from fangpin.reports import actions, figures
     from fangpin.reports.models import CountDay, DailyCount, HouseholdFact
@@ -90,6 +92,35 @@ def main() -> int:
         response = client.get("/reports/crosstab/?rows=township&cols=risk")
         assert response.status_code == 200
         return len(response.content)
+
+    def listing(query: str) -> int:
+        response = client.get("/reports/households/?" + query)
+        assert response.status_code == 200
+        return len(response.content)
+
+    def synthesise_cases(scale: int) -> None:
+        """Two decided cases (an identification, an elimination) per monitored household and scale, on
+        the real households (the foreign key): the rows the 超时未办结 query scans grow with the county,
+        its figure must not (closed long ago, none is open at the end of today)."""
+        monitored = list(
+            HouseholdFact.objects.filter(valid_to__isnull=True).exclude(category="")
+            .values_list("household_id", "region_code")
+        )  # fmt: skip
+        real = dict(Household.objects.values_list("pk", "region_code"))
+        owner = Case.objects.values_list("opened_by_id", flat=True).first() or county_user.pk
+        wanted = 2 * len(monitored) - Case.objects.filter(step="bench").count()
+        opened = timezone.now() - timedelta(days=400)
+        rows = []
+        for i in range(max(wanted, 0)):
+            household_id, region = monitored[i % len(monitored)]
+            pk = household_id % 10**9
+            rows.append({"household_id": pk, "region_code": real.get(pk, region), "step": "bench",
+                         "kind": "identification" if i % 2 else "elimination", "status": "closed",
+                         "opened_by_id": owner, "opened_at": opened, "step_started_at": opened,
+                         "finished_at": opened + timedelta(days=30), "updated_at": opened, "source": "",
+                         "proposed_category": "", "risk_types": "", "elimination_method": "",
+                         "green_channel": False, "finding_id": None})  # fmt: skip
+        insert_rows(Case, rows)
 
     def from_base_tables() -> tuple[int, int]:
         """What a live dashboard would do: every household's dimensions from the register, then count."""
@@ -135,6 +166,9 @@ def main() -> int:
             current = scale
             CountDay.objects.filter(as_of=today).delete()
             DailyCount.objects.filter(as_of=today).delete()
+        late_before = figures.over_limit(region, today)
+        synthesise_cases(scale)
+        assert figures.over_limit(region, today) == late_before, "closed cases changed 超时未办结"
         facts = HouseholdFact.objects.filter(valid_to__isnull=True)
         people = sum(facts.values_list("people", flat=True))
         started = time.perf_counter()
@@ -143,6 +177,9 @@ def main() -> int:
         page, _ = _timed(dashboard)
         table, _ = _timed(cross)
         read, _ = _timed(stored_figures)
+        late, _ = _timed(lambda: figures.over_limit(region, today))
+        late_list, _ = _timed(lambda: listing("metric=identification_late"))
+        warnings_list, _ = _timed(lambda: listing(f"metric=warning_raised&start={today:%Y}-01-01"))
         summary = figures.overview(region, today).monitored
         if scale == 1:
             live, (households, monitored_people) = _timed(from_base_tables, repeat=1)
@@ -156,7 +193,8 @@ def main() -> int:
             f"{DailyCount.objects.filter(as_of=today).count():,} count rows (stored in {store:.2f} s) | "
             f"dashboard {page * 1000:.0f} ms, cross-tab {table * 1000:.0f} ms | "
             f"figures from stored counts {read * 1000:.0f} ms, {label} {live * 1000:.0f} ms "
-            f"(×{live / read:.0f}) | "
+            f"(×{live / read:.0f}) | {Case.objects.count():,} cases: 超时未办结 {late * 1000:.1f} ms, "
+            f"its list {late_list * 1000:.0f} ms, the year's 预警推送 list {warnings_list * 1000:.0f} ms | "
             f"监测户 {summary['households']:,}户 {summary['people']:,}人"
         )
     shutil.rmtree(data, ignore_errors=True)

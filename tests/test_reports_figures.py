@@ -274,3 +274,195 @@ def test_a_cell_of_the_crosstab_links_to_exactly_its_households(client, county, 
     query = links[0].replace("&amp;", "&")
     listing = client.get(reverse("reports:households") + "?" + query).content.decode()
     assert _numbers(listing, "households-total") == "1"
+
+
+# ---- cases over the clock, and the lists behind the pipeline's numbers ---------------------------
+
+
+def _at(day: str, time: str = "10:00") -> dt.datetime:
+    return timezone.make_aware(dt.datetime.fromisoformat(f"{day} {time}"))
+
+
+def _case(household, kind: str, opened: dt.datetime, finished: dt.datetime | None = None,
+          status: str = "", user=None) -> Case:  # fmt: skip
+    status = status or ("done" if finished else "open")
+    return Case.objects.create(household=household, region_code=household.region_code, kind=kind, status=status,
+                               step="verify", step_started_at=opened, opened_by=user, opened_at=opened,
+                               finished_at=finished)  # fmt: skip
+
+
+# As of 2026-05-20 (its end: 05-21 00:00), with the limits of procedure.toml (identification 15 days,
+# elimination 20; a case is late once (end of day − opened).days exceeds its limit):
+#   C1 H001 identification opened 04-30 10:00, open                  → 20 days: late on 05-20
+#   C2 H002 identification opened 04-01, decided 05-25 (after the day) → open on 05-20 and late; done today
+#   C3 H004 elimination    opened 04-25 10:00, closed 05-22           → 25 days: late on 05-20; closed today
+#   C4 H003 identification opened 05-10, open                          → 10 days: on time on 05-20, late today
+#   C5 H002 identification opened 05-05 12:00, open                    → 15.5 days: .days = 15, not yet late
+# On 05-20: identification 2 (C1 东关村, C2 西街村), elimination 1 (C3 东关村). Today: identification 3
+# (C1, C4, C5), elimination 0.
+AS_OF = dt.date(2026, 5, 20)
+
+
+@pytest.fixture
+def clock_cases(county, county_staff):
+    h = county
+    assert figures.limits() == {"identification": 15, "elimination": 20}  # the hand count's limits
+    _case(h["H001"], "identification", _at("2026-04-30"), user=county_staff)
+    _case(h["H002"], "identification", _at("2026-04-01"), _at("2026-05-25"), user=county_staff)
+    _case(h["H004"], "elimination", _at("2026-04-25"), _at("2026-05-22"), "closed", user=county_staff)
+    _case(h["H003"], "identification", _at("2026-05-10"), user=county_staff)
+    _case(h["H002"], "identification", _at("2026-05-05", "12:00"), user=county_staff)
+    actions.refresh_facts()
+    return h
+
+
+def test_cases_open_past_their_limit_as_of_a_past_day_and_today(clock_cases):
+    county_region = Region.objects.get(code=builders.COUNTY)
+    assert figures.over_limit(county_region, AS_OF) == {"identification": 2, "elimination": 1}
+    # ten days earlier: only C2 (39 days); C1 was 10 days old, C3 15 of its 20
+    assert figures.over_limit(county_region, AS_OF - dt.timedelta(days=10)) == {
+        "identification": 1,
+        "elimination": 0,
+    }
+    assert figures.over_limit(county_region, AS_OF + dt.timedelta(days=1))["identification"] == 3  # C5 now
+    assert figures.over_limit(county_region, timezone.localdate()) == {"identification": 3, "elimination": 0}
+    _, townships = figures.children(county_region, AS_OF)
+    assert [(c["name"], c["identification_late"], c["elimination_late"]) for c in townships] == [
+        ("古绛镇", 2, 1), ("横水镇", 0, 0)]  # fmt: skip
+    _, villages = figures.children(Region.objects.get(code=builders.TOWNSHIP_A), AS_OF)
+    assert [(c["name"], c["identification_late"], c["elimination_late"]) for c in villages] == [
+        ("东关村", 1, 1), ("西街村", 1, 0)]  # fmt: skip
+    assert figures.over_limit(Region.objects.get(code=VILLAGE_B1), AS_OF)["identification"] == 0
+
+
+def test_the_late_cases_open_to_their_households_as_of_the_day(
+    client, clock_cases, county_admin, village_cadre
+):
+    client.force_login(county_admin)
+    page = client.get(reverse("reports:dashboard"), {"as_of": AS_OF.isoformat()}).content.decode()
+    assert _numbers(page, "late-identification") == "2" and _numbers(page, "late-elimination") == "1"
+    assert "超过办理时限仍未办结" in page and "时限15天" in page
+    params = {"region": builders.COUNTY, "as_of": AS_OF.isoformat(), "metric": "identification_late"}
+    listing = client.get(reverse("reports:households"), params).content.decode()
+    assert _numbers(listing, "households-total") == "2"
+    assert ">H001<" in listing and ">H002<" in listing and ">H003<" not in listing
+    # C2, decided after the as-of day: 办理中 on that day, 已办结 now
+    assert "<td>办理中</td>" in listing and "已办结（2026-05-25）" in listing
+    today = client.get(reverse("reports:households"), {**params, "as_of": ""}).content.decode()
+    assert _numbers(today, "households-total") == "3" and ">H003<" in today
+    # the village cadre of 东关村: its own late cases, never 西街村's C2
+    client.force_login(village_cadre)
+    own = client.get(
+        reverse("reports:households"), {"as_of": AS_OF.isoformat(), "metric": "identification_late"}
+    )
+    assert _numbers(own.content.decode(), "households-total") == "1" and ">H002<" not in own.content.decode()
+    page = client.get(reverse("reports:dashboard"), {"as_of": AS_OF.isoformat()}).content.decode()
+    assert _numbers(page, "late-identification") == "1" and _numbers(page, "late-elimination") == "1"
+    assert client.get(reverse("reports:households"), {**params, "region": VILLAGE_A2}).status_code == 404
+
+
+# March 2026 (period 03-01..03-31):
+#   W1 H001 医保 raised 03-10, confirmed 03-12     → raised, verified, right, confirmed
+#   W2 H003 医保 raised 03-10, no risk 03-13       → raised, verified
+#   W3 H004 残联 raised 03-10, open                → raised
+#   W4 H002 医保 raised 2025-12-10, already helped 03-05 → verified, right (raised before the period)
+#   W5 H001 收入监测 raised 03-31 23:30            → raised (the period's last evening)
+#   W6 H002 残联 raised 04-01 00:10                → outside the period
+#   cases: H001 identification 03-10 → 03-20 (on time); H003 identification 03-02 08:00 → 03-17 20:00
+#   (15.5 days: .days = 15, on time); H002 identification 03-10 → 04-04 (25 days, late, decided in April);
+#   H004 elimination 03-01 → 03-25 (24 days > 20: late)
+# Pipeline: raised 4 (3 households), verified 3, right 2, confirmed 1, opened 3, identified 2 (on time 2),
+# eliminated 1 (on time 0). 医保: raised 2, verified 3, right 2, confirmed 1; 残联 1; 收入监测 1.
+PIPELINE = {"warning_raised": 4, "warning_verified": 3, "warning_true": 2, "warning_confirmed": 1,
+            "case_opened": 3, "identified": 2, "identified_on_time": 2, "eliminated": 1, "eliminated_on_time": 0}  # fmt: skip
+MARCH = {"start": "2026-03-01", "end": "2026-03-31", "as_of": "2026-04-30"}
+
+
+@pytest.fixture
+def march(county, county_staff):
+    h = county
+    _warning(h["H001"], "DEPT_MEDICAL_SELF_PAY_POVERTY", _at("2026-03-10"), "confirmed", _at("2026-03-12"))
+    _warning(h["H003"], "DEPT_MEDICAL_SELF_PAY_OTHER", _at("2026-03-10"), "no_risk", _at("2026-03-13"))
+    _warning(h["H004"], "DEPT_DISABILITY_NEW_OR_UPGRADED", _at("2026-03-10"))
+    _warning(
+        h["H002"], "DEPT_MEDICAL_SELF_PAY_POVERTY", _at("2025-12-10"), "already_helped", _at("2026-03-05")
+    )
+    income = _warning(h["H001"], "INC_POVERTY_BELOW_LINE", _at("2026-03-31", "23:30"))
+    Finding.objects.filter(pk=income.pk).update(family="收入监测")
+    _warning(h["H002"], "DEPT_DISABILITY_NEW_OR_UPGRADED", _at("2026-04-01", "00:10"))
+    _case(h["H001"], "identification", _at("2026-03-10"), _at("2026-03-20"), user=county_staff)
+    _case(
+        h["H003"], "identification", _at("2026-03-02", "08:00"), _at("2026-03-17", "20:00"), user=county_staff
+    )
+    _case(h["H002"], "identification", _at("2026-03-10"), _at("2026-04-04"), user=county_staff)
+    _case(h["H004"], "elimination", _at("2026-03-01"), _at("2026-03-25"), user=county_staff)
+    actions.refresh_facts()
+    return h
+
+
+def test_the_march_pipeline_equals_the_hand_count(march):
+    county_region = Region.objects.get(code=builders.COUNTY)
+    assert figures.pipeline(county_region, dt.date(2026, 3, 1), dt.date(2026, 3, 31)) == PIPELINE
+    departments = {d["department"]: (d["raised"], d["verified"], d["right"], d["confirmed"])
+                   for d in figures.by_department(county_region, dt.date(2026, 3, 1), dt.date(2026, 3, 31))}  # fmt: skip
+    assert departments == {"医保": (2, 3, 2, 1), "残联": (1, 0, 0, 0), "收入监测": (1, 0, 0, 0)}
+
+
+def _links(html: str) -> list[tuple[str, str]]:
+    """(number, query) of every link of the dashboard to the list behind a pipeline number."""
+    return [
+        (n, q.replace("&amp;", "&"))
+        for q, n in re.findall(r'href="/reports/households/\?([^"]*metric=[^"]*)"[^>]*>([\d,]+)<', html)
+    ]
+
+
+def test_every_pipeline_and_department_number_opens_a_list_of_exactly_that_many(client, march, county_admin):
+    client.force_login(county_admin)
+    page = client.get(reverse("reports:dashboard"), MARCH).content.decode()
+    assert {k: _numbers(page, f"flow-{k}") for k in ("raised", "verified", "true", "confirmed", "opened",
+                                                     "identified", "on-time", "eliminated")} == {
+        "raised": "4", "verified": "3", "true": "2", "confirmed": "1", "opened": "3", "identified": "2",
+        "on-time": "2", "eliminated": "1"}  # fmt: skip
+    links = _links(page)
+    assert len(links) >= 9 + 3 * 4 + 2  # the pipeline, three departments' four numbers, the two late figures
+    for number, query in links:
+        listing = client.get(reverse("reports:households") + "?" + query)
+        assert listing.status_code == 200, query
+        assert _numbers(listing.content.decode(), "households-total") == number, query
+    raised = client.get(reverse("reports:households"), {**MARCH, "metric": "warning_raised"}).content.decode()
+    assert (
+        _numbers(raised, "events-households") == "3"
+        and raised.count(">H001<") == 2
+        and ">H002<" not in raised
+    )
+    medical = client.get(
+        reverse("reports:households"), {**MARCH, "metric": "warning_verified", "dept": "医保"}
+    )
+    html = medical.content.decode()
+    assert _numbers(html, "households-total") == "3" and all(
+        f">{n}<" in html for n in ("H001", "H002", "H003")
+    )
+    on_time = client.get(
+        reverse("reports:households"), {**MARCH, "metric": "identified_on_time"}
+    ).content.decode()
+    assert ">H001<" in on_time and ">H003<" in on_time and ">H002<" not in on_time
+    april = client.get(reverse("reports:households"), {**MARCH, "start": "2026-04-01", "end": "2026-04-30",
+                                                       "metric": "identified"}).content.decode()  # fmt: skip
+    assert _numbers(april, "households-total") == "1" and ">H002<" in april
+    assert client.get(reverse("reports:households"), {**MARCH, "metric": "nonsense"}).status_code == 404
+
+
+def test_a_village_cadres_pipeline_lists_hold_its_own_village_only(client, march, village_cadre):
+    client.force_login(village_cadre)  # 东关村: H001 (W1, W5, its case) and H004 (W3, its elimination)
+    page = client.get(reverse("reports:dashboard"), MARCH).content.decode()
+    assert _numbers(page, "flow-raised") == "3" and _numbers(page, "flow-verified") == "1"
+    for number, query in _links(page):
+        assert _numbers(client.get(reverse("reports:households") + "?" + query).content.decode(),
+                        "households-total") == number, query  # fmt: skip
+    raised = client.get(reverse("reports:households"), {**MARCH, "metric": "warning_raised"}).content.decode()
+    assert ">H003<" not in raised and ">H002<" not in raised and ">H004<" in raised
+    for region in (VILLAGE_A2, builders.COUNTY):
+        response = client.get(
+            reverse("reports:households"), {**MARCH, "metric": "warning_raised", "region": region}
+        )
+        assert response.status_code == 404

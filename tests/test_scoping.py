@@ -238,7 +238,8 @@ LISTING_URLS = {
     "rules:export_findings", "rules:catalogue", "rules:rule", "feeds:list", "feeds:upload", "rectification:ledger",
     "rectification:new_batch", "rectification:list_mapping", "retention:files", "registry:income_policies",
     "reports:dashboard", "reports:households", "reports:crosstab", "reports:crosstab_export",
-    "reports:tables", "reports:tables_export",
+    "reports:tables", "reports:tables_export", "reports:briefing", "reports:briefing_download",
+    "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
     "dossiers:index",
 }  # fmt: skip
@@ -375,6 +376,12 @@ def _url(name: str, converters: list[str], objects: dict) -> str:
 
 def _text_of(response) -> str:
     """A page's text, or every cell of a listing's .xlsx export: neither may name an outside household."""
+    if "wordprocessingml" in response.get("Content-Type", ""):  # a .docx: every paragraph and cell
+        import docx
+
+        document = docx.Document(io.BytesIO(response.content))
+        cells = [c.text for table in document.tables for row in table.rows for c in row.cells]
+        return "\n".join([p.text for p in document.paragraphs] + cells)
     if response.content.startswith(b"PK"):
         book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
         return "\n".join(

@@ -24,7 +24,7 @@ from fangpin.registry import faults
 from fangpin.registry import income as income_rules
 from fangpin.registry.columns import HEADER_LOOKUP
 from fangpin.registry.importer import Header, detect_year, find_header, find_village
-from fangpin.registry.models import INCOME_COMPONENTS
+from fangpin.registry.models import INCOME_COMPONENTS, Member
 from fangpin.registry.rows import Problem, RowCells, stream_rows
 
 from .compare import measure_items
@@ -128,6 +128,15 @@ class _Reader:
         villages = Region.objects.filter(level=Level.VILLAGE).select_related("parent")
         self.by_name = {(v.parent.name if v.parent else "", v.name): v for v in villages}
         self.by_code = {v.code: v for v in villages}
+        # people the register keys by 人口编号 because their ID came damaged: a national row of the same
+        # 人口编号 is that person whatever its ID looks like now (a sound ID, or one damaged the same way
+        # for twins), else each side would show the person as missing from the other
+        self.keyed_by_number = set(
+            Member.objects.in_region(region)
+            .filter(id_fault__in=sorted(UNUSABLE_FAULTS))
+            .exclude(person_no="")
+            .values_list("person_no", flat=True)
+        )
         self.outside: set[str] = set()
         self.raw: dict[str, dict[str, Any]] = {}  # key → first row's household and income values
 
@@ -171,7 +180,7 @@ class _Reader:
         """The register's key of a person: the keyed hash of the ID, or of the 人口编号 when the ID is
         unusable (registry.importer does the same, so both sides meet)."""
         id_fault = next((f.kind for f in row.faults if f.column == faults.ID_COLUMN), "")
-        if id_fault in UNUSABLE_FAULTS:
+        if id_fault in UNUSABLE_FAULTS or member.get("person_no") in self.keyed_by_number:
             if person_no := member.get("person_no"):
                 return self.cipher.digest(f"人口编号:{person_no}", "id")
             problems.append(

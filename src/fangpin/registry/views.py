@@ -32,7 +32,7 @@ LIST_COLUMNS = ("household_no", "region_code", "head_name", "region__name", "hou
                 "risk_types", "annual_size", "per_capita_income", "phone_masked")  # fmt: skip
 
 
-def _region_options(user) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def region_options(user) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     """Townships and villages inside the user's scope, for the region filter: read once per change of
     the data (regions are audited), not on every page of a county's list (some 200 rows)."""
     if user.region is None:
@@ -62,7 +62,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         ),
         "query_string": params.urlencode(),
         "is_first_page": not request.GET.get("after"),
-        "regions": _region_options(request.user),
+        "regions": region_options(request.user),
         "household_types": choices.HOUSEHOLD_TYPES,
         "categories": choices.MONITORING_CATEGORIES,
         "risk_types": choices.RISK_TYPES,

@@ -111,6 +111,16 @@ def department_of(rule_id: str) -> str:
     return _departments().get(rule_id, "其他")
 
 
+def department_rules(department: str) -> Q:
+    """The findings whose warnings `department_of` counts under `department` (the 其他 of rules outside
+    the catalogue included), so a list of a department's warnings counts what its figure counts."""
+    known = _departments()
+    q = Q(rule_id__in=sorted(rule for rule, name in known.items() if name == department))
+    if department == "其他":
+        q |= ~Q(rule_id__in=sorted(known))
+    return q
+
+
 # ---- facts ----------------------------------------------------------------------------------------
 
 

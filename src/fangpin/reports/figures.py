@@ -10,13 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Substr
 from django.db.models.lookups import GreaterThan
 
+from fangpin.monitoring import procedure
+from fangpin.monitoring.models import Case as MonitoringCase
 from fangpin.regions.models import Level, Region, code_range
 from fangpin.registry import choices
+from fangpin.rules.models import TRUE_OUTCOMES, WARNING_FAMILIES, Finding
 
 from . import actions
 from .models import BitCode, DailyCount, DailyFlow, Metric, Status
@@ -159,20 +175,67 @@ def children(region: Region, day: dt.date) -> tuple[str, list[dict[str, Any]]]:
         )
         .order_by("child")
     )
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     for row in rows:
         row["households"], row["people"] = row.pop("n_households"), row.pop("n_people")
         found[row["child"].ljust(12, "0")] = row
+    late = (
+        cases_over_limit(region, day)
+        .annotate(child=Substr("region_code", 1, digits))
+        .values("child", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in late:
+        found.setdefault(row["child"].ljust(12, "0"), {})[f"{row['kind']}_late"] = row["n"]
     regions = Region.objects.filter(code__range=code_range(region.prefix), level=4 if digits == 9 else 5)
     empty = dict.fromkeys(
-        ("households", "people", "open", "eliminated", "overdue", "uncovered", "undeveloped"), 0
-    )
+        ("households", "people", "open", "eliminated", "overdue", "uncovered", "undeveloped",
+         "identification_late", "elimination_late"), 0
+    )  # fmt: skip
     result = []
     for child in regions.order_by("code"):
         row = {**empty, **found.get(child.code, {})}
         row.update(code=child.code, name=child.name)
         result.append(row)
     return label, result
+
+
+# ---- cases over the clock -------------------------------------------------------------------------
+
+CASE_KINDS = (procedure.IDENTIFICATION, procedure.ELIMINATION)
+
+
+def limits() -> dict[str, int]:
+    """Each procedure's statutory limit in days (procedure.toml)."""
+    return {kind: procedure.procedure(kind).total_days for kind in CASE_KINDS}
+
+
+def cases_over_limit(
+    region: Region, day: dt.date, cases: QuerySet[MonitoringCase] | None = None
+) -> QuerySet[MonitoringCase]:
+    """Identification and elimination cases still open at the end of `day` that can no longer finish
+    within their limit: counted in whole days as `within_limit` and the 识别时效统计表 count them
+    ((end of day − opened).days > limit), so a case on the dashboard is one those call late. Read from
+    the cases' own times, so a past day gives that day's number whatever was decided since."""
+    moment = actions.end_of(day)
+    late = Q(pk__in=[])
+    for kind, days in limits().items():
+        late |= Q(kind=kind, opened_at__lte=moment - dt.timedelta(days=days + 1))
+    # region_code range first: the (region_code, status) index narrows a township or village
+    cases = MonitoringCase.objects.all() if cases is None else cases
+    return (
+        cases.in_region(region).filter(late).filter(Q(finished_at__isnull=True) | Q(finished_at__gte=moment))
+    )
+
+
+def over_limit(region: Region, day: dt.date) -> dict[str, int]:
+    """How many cases of each kind are open past their limit at the end of `day`."""
+    got = dict.fromkeys(CASE_KINDS, 0)
+    rows = cases_over_limit(region, day).values("kind").annotate(n=Count("id")).order_by()
+    for row in rows:
+        got[row["kind"]] = row["n"]
+    return got
 
 
 # ---- the pipeline of a period --------------------------------------------------------------------
@@ -191,7 +254,7 @@ def pipeline(region: Region, start: dt.date, end: dt.date) -> dict[str, int]:
 
 def by_department(region: Region, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """Warnings per department: pushed, verified, right (confirmed or already helped), precision."""
-    wanted = (Metric.WARNING_RAISED, Metric.WARNING_VERIFIED, Metric.WARNING_TRUE, Metric.WARNING_CONFIRMED)
+    wanted = WARNING_METRICS
     table: dict[str, dict[str, int]] = {}
     rows = flows(region, start, end).filter(metric__in=wanted).values("key", "metric").annotate(n=Sum("n"))
     for row in rows.order_by():
@@ -204,8 +267,95 @@ def by_department(region: Region, start: dt.date, end: dt.date) -> list[dict[str
             "department": department, "raised": row[Metric.WARNING_RAISED], "verified": verified,
             "right": right, "confirmed": row[Metric.WARNING_CONFIRMED],
             "precision": f"{100 * right / verified:.1f}%" if verified else "—",
+            "query": urlencode({"dept": department}),
         })  # fmt: skip
     return result
+
+
+# ---- the events behind a number ------------------------------------------------------------------
+
+LATE = {"identification_late": procedure.IDENTIFICATION, "elimination_late": procedure.ELIMINATION}
+LATE_LABELS = {"identification_late": "识别纳入超时未办结", "elimination_late": "风险消除超时未办结"}
+WARNING_METRICS = (
+    Metric.WARNING_RAISED,
+    Metric.WARNING_VERIFIED,
+    Metric.WARNING_TRUE,
+    Metric.WARNING_CONFIRMED,
+)
+
+
+@dataclass
+class Events:
+    """The warnings or cases behind one number of the dashboard, scoped to the user and the region."""
+
+    metric: str
+    label: str
+    warnings: bool  # Finding rows (else Case rows)
+    period: bool  # counted over start..end (else at the end of the as-of day)
+    rows: QuerySet[Any]
+
+
+def metric_label(metric: str) -> str | None:
+    if metric in LATE_LABELS:
+        return LATE_LABELS[metric]
+    return Metric(metric).label if metric in Metric.values else None
+
+
+def events(
+    user: Any, region: Region, metric: str, start: dt.date, end: dt.date, day: dt.date, department: str = ""
+) -> Events | None:
+    """The rows the DailyFlow refresh counts for `metric` (rebuild_flows: the same tables, the same
+    local days, the same on-time rule), or the cases `over_limit` counts; None for an unknown metric.
+    Read from the event tables through `for_user`, so a list can never reach past the user's scope."""
+    label = metric_label(metric)
+    if label is None:
+        return None
+    if metric in LATE:
+        cases = MonitoringCase.objects.for_user(user).filter(kind=LATE[metric])
+        return Events(metric, label, False, False, cases_over_limit(region, day, cases))
+    low, high = actions.end_of(start - dt.timedelta(days=1)), actions.end_of(end)
+    if metric in WARNING_METRICS:
+        found = Finding.objects.for_user(user).in_region(region).filter(family__in=WARNING_FAMILIES)
+        if department:
+            found = found.filter(actions.department_rules(department))
+        if metric == Metric.WARNING_RAISED:
+            found = found.filter(created_at__gte=low, created_at__lt=high)
+        else:
+            found = found.exclude(outcome="").filter(outcome_at__gte=low, outcome_at__lt=high)
+        if metric == Metric.WARNING_TRUE:
+            found = found.filter(outcome__in=TRUE_OUTCOMES)
+        elif metric == Metric.WARNING_CONFIRMED:
+            found = found.filter(outcome=Finding.Outcome.CONFIRMED)
+        return Events(metric, label, True, True, found)
+    cases = MonitoringCase.objects.for_user(user).in_region(region)
+    if metric == Metric.CASE_OPENED:
+        cases = cases.filter(kind=procedure.IDENTIFICATION, opened_at__gte=low, opened_at__lt=high)
+        return Events(metric, label, False, True, cases)
+    kind = procedure.IDENTIFICATION if metric.startswith("identified") else procedure.ELIMINATION
+    cases = cases.filter(
+        kind=kind, status=MonitoringCase.Status.DONE, finished_at__gte=low, finished_at__lt=high
+    )
+    if metric.endswith("on_time"):  # (finished − opened).days <= limit, as rebuild_flows counts it
+        deadline = ExpressionWrapper(
+            F("opened_at") + dt.timedelta(days=limits()[kind] + 1), output_field=DateTimeField()
+        )
+        cases = cases.filter(finished_at__lt=deadline)
+    return Events(metric, label, False, True, cases)
+
+
+def describe(found: Events, rows: list[Any], day: dt.date) -> list[Any]:
+    """Each row of a page with what the list shows beside the household: a warning's department, a
+    case's days (to its decision, or to the end of the as-of day while open)."""
+    moment = actions.end_of(day)
+    for row in rows:
+        if found.warnings:
+            row.department = actions.department_of(row.rule_id)
+        else:
+            finished = row.finished_at if row.finished_at is not None and row.finished_at < moment else None
+            row.decided_at = finished
+            row.step_label = procedure.procedure(row.kind).step(row.step).label
+            row.days = ((finished or moment) - row.opened_at).days
+    return rows
 
 
 def month_ends(day: dt.date, months: int = 12) -> list[dt.date]:

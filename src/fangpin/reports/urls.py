@@ -10,4 +10,7 @@ urlpatterns = [
     path("crosstab/export/", views.crosstab_export, name="crosstab_export"),
     path("tables/", views.tables_page, name="tables"),
     path("tables/export/", views.tables_export, name="tables_export"),
+    path("briefing/", views.briefing_page, name="briefing"),
+    path("briefing/download/", views.briefing_download, name="briefing_download"),
+    path("briefing/template/", views.briefing_template_file, name="briefing_template"),
 ]

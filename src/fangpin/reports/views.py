@@ -1,5 +1,5 @@
-"""统计 / 驾驶舱 pages: the dashboard, the households behind a number, the cross-tab and its export.
-Thin: they parse the scope and dates, call figures/crosstab, render."""
+"""统计报表 pages: the dashboard, the households behind a number, the cross-tab, the official tables and
+the briefing, with their exports. Thin: they parse the scope and dates, call figures/crosstab, render."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
@@ -18,11 +21,11 @@ from fangpin.audit.actions import record
 from fangpin.audit.models import Action
 from fangpin.regions.models import Level, Region
 from fangpin.registry.models import Household
-from fangpin.registry.views import _region_options
-from fangpin.web.paging import by_key
-from fangpin.web.views import capability_required
+from fangpin.registry.views import region_options
+from fangpin.web.paging import by_key, newest_first
+from fangpin.web.views import capability_required, forbidden
 
-from . import actions, crosstab, figures, tables
+from . import actions, briefing, crosstab, figures, tables
 from .dimensions import COLUMN_KEYS, DIMENSIONS, FILTER_PREFIX, ROW_KEYS, filter_q, filters_from
 from .models import HouseholdFact, RefreshState
 
@@ -101,6 +104,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     child_label, children = figures.children(region, day)
     pipeline = figures.pipeline(region, start, end)
     departments = figures.by_department(region, start, end)
+    late = figures.over_limit(region, day)
     since = _since()
     trend = figures.trend(region, day, since)
     rect = figures.rectification(request.user, region, day)
@@ -121,6 +125,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "region": region, "crumbs": _crumbs(region, request.user), "day": day, "start": start, "end": end,
         "overview": overview, "child_label": child_label, "children": children, "pipeline": pipeline,
         "departments": departments, "trend": trend, "rect": rect, "charts": charts, "since": since,
+        "late": late, "limits": figures.limits(),
+        "flow_query": urlencode({"region": region.code, "as_of": day, "start": start, "end": end}),
         "before_history": since is None or day < since, "is_village": region.level == Level.VILLAGE,
         "links": {
             "monitored": _link(region, day, monitored="1"),
@@ -141,6 +147,8 @@ def households(request: HttpRequest) -> HttpResponse:
     """The households behind a number: the facts valid at the end of the as-of day, with the filters of
     the number, inside the user's scope (through Household.objects.for_user), paged by key."""
     region = scope(request)
+    if request.GET.get("metric"):
+        return _events(request, region)
     day = _day(request.GET.get("as_of", ""), timezone.localdate())
     filters = filters_from(request.GET)
     facts = actions.facts_on(day, HouseholdFact.objects.for_user(request.user).in_region(region))
@@ -155,6 +163,27 @@ def households(request: HttpRequest) -> HttpResponse:
         "filters": [(DIMENSIONS[k].label, DIMENSIONS[k].label_of(v)) for k, v in filters.items()],
         "back": _link(region, day),
     }
+    return render(request, "reports/households.html", context)
+
+
+def _events(request: HttpRequest, region: Region) -> HttpResponse:
+    """The warnings or cases behind a number of the pipeline, the department table or 超时未办结, one
+    row each (so the count is the number clicked), with the households they concern."""
+    day, start, end = _dates(request)
+    department = request.GET.get("dept", "")
+    found = figures.events(request.user, region, request.GET["metric"], start, end, day, department)
+    if found is None:
+        raise Http404
+    rows = found.rows.select_related("household", "household__region")
+    page = newest_first(rows, request)
+    figures.describe(found, page.rows, day)
+    context = {
+        "region": region, "day": day, "start": start, "end": end, "events": found, "page": page,
+        "total": rows.count(), "households": rows.values("household_id").distinct().count(),
+        "department": department, "limits": figures.limits(),
+        "limit": figures.limits().get(figures.LATE.get(found.metric, ""), 0),
+        "back": "?" + urlencode({"region": region.code, "as_of": day, "start": start, "end": end}),
+    }  # fmt: skip
     return render(request, "reports/households.html", context)
 
 
@@ -290,7 +319,7 @@ def tables_page(request: HttpRequest) -> HttpResponse:
         "page": page, "next_query": next_query, "first_query": first_page.urlencode(),
         "query": first_page.urlencode(), "since": _since(),
         "can_export": request.user.can("export_register"), "is_first": not request.GET.get("after"),
-        "region_options": _region_options(request.user),
+        "region_options": region_options(request.user),
     }  # fmt: skip
     return render(request, "reports/tables.html", context)
 
@@ -304,5 +333,76 @@ def tables_export(request: HttpRequest) -> HttpResponse:
         raise Http404
     data, name, content_type = tables.export(table, table_scope, signature, fmt)
     response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+# ---- 汇报材料 ---------------------------------------------------------------------------------------
+
+
+def _briefing_dates(request: HttpRequest) -> tuple[dt.date, dt.date, dt.date, str]:
+    """统计期间 (from 1 January by default) and 上次汇报日期 (the day before the period by default)."""
+    end = _day(request.GET.get("end", ""), timezone.localdate())
+    start = min(_day(request.GET.get("start", ""), end.replace(month=1, day=1)), end)
+    last = _day(request.GET.get("last", ""), start - dt.timedelta(days=1))
+    error = "上次汇报日期不能晚于统计期间的结束日期" if last > end else ""
+    return start, end, last, error
+
+
+@capability_required("export_register")
+def briefing_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # the county's template: upload, or back to the default
+        if not request.user.can(briefing.MANAGE):
+            return forbidden(request)
+        try:
+            if "reset" in request.POST:
+                done = briefing.reset_template(request.user)
+                messages.success(request, "已恢复默认模板" if done else "当前已是默认模板")
+            elif upload := request.FILES.get("template"):
+                briefing.install_template(upload, request.user)
+                name = Path(upload.name or "").name
+                messages.success(request, f"模板“{name}”已通过检查，今后生成的汇报材料使用该模板")
+            else:
+                messages.error(request, "请选择要上传的模板文件（.docx）")
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        return redirect("reports:briefing")
+    region = scope(request)
+    _catch_up()
+    start, end, last, error = _briefing_dates(request)
+    custom = briefing.uploaded_template()
+    since = _since()
+    context = {
+        "region": region, "crumbs": _crumbs(region, request.user), "start": start, "end": end, "last": last,
+        "error": error, "since": since, "last_before_history": since is None or last < since,
+        "region_options": region_options(request.user), "can_manage": request.user.can(briefing.MANAGE),
+        "custom_at": dt.datetime.fromtimestamp(custom.stat().st_mtime, tz=dt.UTC) if custom.exists() else None,
+    }  # fmt: skip
+    return render(request, "reports/briefing.html", context)
+
+
+@capability_required("export_register")
+def briefing_download(request: HttpRequest) -> HttpResponse:
+    """The .docx for the scope asked for (inside the user's: 404 outside), an 导出 entry in the audit log."""
+    region = scope(request)
+    start, end, last, error = _briefing_dates(request)
+    if error:  # the page says what is wrong with the dates
+        return redirect(reverse("reports:briefing") + "?" + request.GET.urlencode())
+    result = briefing.gather(request.user, region, start, end, last, _since())
+    data = briefing.render(result)
+    record(Action.EXPORT, model="reports.Briefing", object_id=region.code, object_repr=region.name,
+           region_code=region.code, detail=f"导出汇报材料（统计期间{start:%Y-%m-%d}至{end:%Y-%m-%d}，"
+           f"上次汇报日期{last:%Y-%m-%d}）")  # fmt: skip
+    response = HttpResponse(data, content_type=briefing.DOCX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, briefing.filename(result))
+    return response
+
+
+@capability_required("export_register")
+def briefing_template_file(request: HttpRequest) -> HttpResponse:
+    """The default template (or, `?current=1`, the one in use) to edit in Word: tags only, no data."""
+    path = briefing.template_path() if request.GET.get("current") else briefing.DEFAULT_TEMPLATE
+    name = "汇报材料模板（当前）.docx" if request.GET.get("current") else "汇报材料默认模板.docx"
+    response = HttpResponse(path.read_bytes(), content_type=briefing.DOCX_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response

@@ -41,11 +41,15 @@
     var source = document.getElementById("chart-data");
     if (!source) return;
     var data = JSON.parse(source.textContent);
-    draw("chart-category", {
+    // a category with no household is no slice (ECharts would draw "0户" labels, or equal thirds
+    // when every category is empty); the table beside it still lists every category
+    var slices = data.category.filter(function (d) { return d.value > 0; });
+    if (slices.length) draw("chart-category", {
       tooltip: { trigger: "item", formatter: "{b}：{c}户（{d}%）" },
       legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: data.category, label: { formatter: "{b}\n{c}户" } }]
+      series: [{ type: "pie", radius: ["35%", "65%"], data: slices, label: { formatter: "{b}\n{c}户" } }]
     });
+    else document.getElementById("chart-category").textContent = "统计截止日期没有监测户";
     draw("chart-risk", bars(data.risk.labels, [
       { name: "风险未消除", type: "bar", stack: "r", data: data.risk.open },
       { name: "风险已消除", type: "bar", stack: "r", data: data.risk.eliminated }
@@ -56,7 +60,7 @@
     ], false));
     draw("chart-pipeline", {
       tooltip: { trigger: "item" },
-      grid: { left: 8, right: 16, top: 10, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },  // room for the top bar's label
       xAxis: { type: "category", data: data.pipeline.labels },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ type: "bar", data: data.pipeline.values, label: { show: true, position: "top" } }]
@@ -68,7 +72,8 @@
       xAxis: { type: "category", data: data.trend.labels },
       yAxis: [{ type: "value", name: "户", minInterval: 1 }, { type: "value", name: "件", minInterval: 1 }],
       series: [
-        { name: "月末监测户", type: "line", data: data.trend.monitored, connectNulls: false },
+        // a month before the first refresh has no count: a gap, and a visible dot where one month stands alone
+        { name: "月末监测户", type: "line", data: data.trend.monitored, connectNulls: false, symbolSize: 8 },
         { name: "预警推送", type: "bar", yAxisIndex: 1, data: data.trend.warnings },
         { name: "识别纳入", type: "bar", yAxisIndex: 1, data: data.trend.identified },
         { name: "风险消除", type: "bar", yAxisIndex: 1, data: data.trend.eliminated }
