@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from fangpin.conf import data_dir, env_bool, env_float, env_int, env_str, runnin
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
+# matplotlib (the briefing's charts) keeps its font cache here, not in a home directory a service
+# account may not have (else every process rebuilds it, about a second)
+os.environ.setdefault("MPLCONFIGDIR", str(DATA_DIR / "cache" / "matplotlib"))
 
 
 def _secret_key() -> str:

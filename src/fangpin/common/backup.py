@@ -41,12 +41,13 @@ PIECE = 1024 * 1024
 SKIPPED_TOP = {
     "static",  # collected static files: rebuilt from the code
     "screening",  # snapshots of a screening run: rebuilt by the next run
+    "cache",  # matplotlib's font cache: rebuilt on first use
     "secret_key",  # session signing key: a restored platform makes a new one (everyone logs in again)
     "tmp",
     "temp",
 }
 # present in a data directory that fangpin has only started in: restore still counts it as empty
-FRESH_ENTRIES = {"static", "secret_key", "jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm"}
+FRESH_ENTRIES = {"static", "cache", "secret_key", "jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm"}
 
 
 def _write_private(path: Path) -> BinaryIO:
