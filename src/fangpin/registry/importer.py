@@ -1,10 +1,15 @@
 """Import of the national layouts (formats §1–§3) into the register.
 
-Two passes. The first reads, parses and checks every row and stages the checked chunks (sealed, in an
+Three steps. The first reads, parses and checks every row and stages the checked chunks (sealed, in an
 unnamed temporary file) without writing anything: no write lock is held while a large file is read,
 and a file with an error is refused without ever taking it (every problem is still listed at once).
-The second publishes the staged chunks in one transaction. A killed process leaves an uncommitted
-transaction, which the database discards, and no staged rows: nothing is ever half-written.
+The second plans every write, still without the lock: the register is read, rows are diffed, ids
+allocated, audit entries built, and all of it staged as ready statement parameters (_Plan). The third
+publishes the plan in one short transaction that reads no register row: it checks that the register
+is as the plan read it, runs the staged statements and places the audit entries on the chain. When
+the register changed meanwhile the import plans again, and after that writes everything inside the
+transaction (_Direct). A killed process leaves an uncommitted transaction, which the database
+discards, and no staged rows: nothing is ever half-written.
 
 Only the columns present in the file are compared and written, so a §2 file never clears the
 monitoring fields a §3 file set, and re-importing the same file changes nothing.
@@ -18,7 +23,7 @@ import pickle
 import re
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -27,13 +32,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, transaction
+from django.db.models import Count, Q
 
 from fangpin.audit import actions as audit
-from fangpin.audit.models import Action
-from fangpin.common import cells
-from fangpin.common.bulk import fast_insert
+from fangpin.audit.keys import audit_keys
+from fangpin.audit.models import Action, AuditEntry, ChainHead
+from fangpin.common import bulk, cells
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import UNUSABLE_FAULTS, mask_id
 from fangpin.common.phone import mask_phone
@@ -314,6 +319,13 @@ class _Importer:
         self.late_faults: dict[str, dict[str, dict[str, str]]] = {}  # member key → faults found later
         self.late_household_faults: dict[str, dict[str, dict[str, str]]] = {}
         self.needs_divisor: set[str] = set()  # household keys without a 人口数 column
+        self.household_code: dict[str, str] = {}  # key → region code, beside household_pk
+        # person numbers of rows whose ID is unusable: the register is searched by them (a corrected ID)
+        self.unusable_person_nos: set[str] = set()
+        self.divisor_households: set[int] = set()  # pks of the needs_divisor households
+        self.checked_faults = 0  # faults the checks found; the writing adds the ones only the register shows
+        self.out: _Direct | _Plan = _Direct()
+        self.overlay: _Overlay | None = None
         self.has_income = any(c.entity == "income" for _, c in header.columns)
         columns = [c for _, c in header.columns]
         # the file's columns decide which recorded faults it can confirm or clear
@@ -349,6 +361,7 @@ class _Importer:
         if id_unusable:
             if person_no := member.get("person_no"):
                 member_key = self.cipher.digest(f"人口编号:{person_no}", "id")
+                self.unusable_person_nos.add(person_no)
             else:
                 problems.append(
                     Problem(
@@ -420,6 +433,17 @@ class _Importer:
         parsed.id_unusable, parsed.duplicate_of = id_unusable, duplicate_of
         return parsed
 
+    def _read(self, model: type, where: Q, match: Callable[[Any], bool]) -> list[Any]:
+        """Rows as the writing has left them so far. Written at once, that is the database; planned, it is
+        the database with what the plan changed or created laid over it (both reach the database only
+        with the publish). `match` is `where` in Python, for rows the plan changed."""
+        found = list(model.objects.filter(where))
+        return found if self.overlay is None else self.overlay.read(model, found, match)
+
+    def _note_insert(self, model: type, objects: list[Any]) -> None:
+        if self.overlay is not None:
+            self.overlay.inserted(model, objects)
+
     def _region(self, number: int, data: dict[str, Any], problems: list[Problem]) -> Region | None:
         return find_village(number, data, self.villages_by_code, self.villages_by_name, problems)
 
@@ -433,6 +457,25 @@ class _Importer:
                 )
 
     # -- writing --
+
+    def write(
+        self, staged: _Staged, out: _Direct | _Plan, overlay: _Overlay | None, report: Callable[[int], None]
+    ) -> None:
+        """Everything the checked rows change, through `out`: written at once (inside the transaction), or
+        planned for a short publish (with the overlay answering for the rows the plan already changed)."""
+        self.out, self.overlay = out, overlay
+        self.household_pk, self.household_code, self.applied_head_name = {}, {}, {}
+        self.needs_divisor, self.divisor_households = set(), set()
+        result = self.result
+        result.households, result.members, result.incomes = Counts(), Counts(), Counts()
+        result.moves = result.income_discrepancies = 0
+        del result.faults[self.checked_faults :]
+        written = 0
+        for chunk in staged.chunks():
+            self.apply(chunk)
+            written += len(chunk)
+            report(result.rows + written)
+        self.finish_writes()
 
     def _set_phone(self, obj: Any, name: str, value: str, changed: dict[str, tuple[Any, Any]]) -> None:
         digest = self.cipher.digest(value, "phone")
@@ -464,7 +507,7 @@ class _Importer:
                 first_rows.setdefault(row.household_key, row)
         households = self._apply_households(first_rows, rows, entries)
         self._apply_members(rows, households, entries)
-        audit.append(entries)
+        self.out.audit(entries)
 
     def _income_values(
         self, row: ParsedRow, household: Household, existing: IncomeRecord | None, member_rows: int
@@ -501,7 +544,7 @@ class _Importer:
 
     def _apply_households(
         self, first_rows: dict[str, ParsedRow], rows: list[ParsedRow], entries: list[audit.PendingEntry]
-    ) -> dict[str, Household]:
+    ) -> dict[str, Household | _HouseholdRef]:
         keys = list(first_rows)
         existing = {h.household_no: h for h in Household.objects.filter(household_no__in=keys)}
         member_rows = Counter(r.household_key for r in rows)
@@ -555,45 +598,62 @@ class _Importer:
                 updates.append((household, changed))
             else:
                 result.households.unchanged += 1
-        fast_insert(Household, to_create)
+        self.out.insert(Household, to_create)
+        self._note_insert(Household, to_create)
         for household in to_create:
             entries.append(self._create_entry(household, household.pk))
         result.households.created += len(to_create)
         self._bulk_update(Household, updates, entries, lambda h: h.pk)
         result.households.updated += len(updates)
-        by_key = {h.household_no: h for h in (*existing.values(), *to_create)}
+        by_key: dict[str, Household | _HouseholdRef] = {
+            h.household_no: h for h in (*existing.values(), *to_create)
+        }
         for key, household in by_key.items():
             self.household_pk[key] = household.pk
+            self.household_code[key] = household.region_code
+            if key in self.needs_divisor:
+                self.divisor_households.add(household.pk)
         # income records of new households need the household's pk first
         for key, record in income_create:
             record.household = by_key[key]
-        fast_insert(IncomeRecord, [r for _, r in income_create])
+        self.out.insert(IncomeRecord, [r for _, r in income_create])
+        self._note_insert(IncomeRecord, [r for _, r in income_create])
         for _, record in income_create:
             entries.append(self._create_entry(record, record.household_id))
         result.incomes.created += len(income_create)
         self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
         result.incomes.updated += len(income_updates)
-        # households seen in an earlier chunk are not reloaded: fetch the ones the members need
-        missing = {r.household_key for r in rows} - set(by_key)
-        if missing:
-            by_key.update({h.household_no: h for h in Household.objects.filter(household_no__in=missing)})
+        # households written for an earlier chunk: the members need only their id and region
+        for key in {r.household_key for r in rows} - set(by_key):
+            by_key[key] = _HouseholdRef(self.household_pk[key], self.household_code[key])
         return by_key
 
     def _apply_members(
-        self, rows: list[ParsedRow], households: dict[str, Household], entries: list[audit.PendingEntry]
+        self,
+        rows: list[ParsedRow],
+        households: dict[str, Household | _HouseholdRef],
+        entries: list[audit.PendingEntry],
     ) -> None:
         rows = [r for r in rows if not r.duplicate_of]
+        hashes = [r.member["id_hash"] for r in rows]
+        wanted = set(hashes)
         existing = {
             m.id_number_hash: m
-            for m in Member.objects.filter(id_number_hash__in=[r.member["id_hash"] for r in rows])
+            for m in self._read(Member, Q(id_number_hash__in=hashes), lambda m: m.id_number_hash in wanted)
         }
         # a person whose damaged ID the village has corrected is found by 人口编号, and keeps the true ID
         unusable = [
             r.member["person_no"] for r in rows if r.id_unusable and r.member["id_hash"] not in existing
         ]
-        corrected = (
-            {m.person_no: m for m in Member.objects.filter(person_no__in=unusable)} if unusable else {}
-        )
+        corrected = {}
+        if unusable:
+            numbers = set(unusable)
+            found = self._read(Member, Q(person_no__in=unusable), lambda m: m.person_no in numbers)
+            corrected = {m.person_no: m for m in sorted(found, key=lambda m: m.pk)}
+            if self.overlay is not None and any(
+                self.overlay.person_nos.get(n, 0) not in {0, *(m.pk for m in found)} for n in numbers
+            ):
+                raise _Unplannable  # the plan gave this person number to someone: the database must say who
         to_create: list[Member] = []
         updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
         moved: set[int] = set()
@@ -607,7 +667,7 @@ class _Importer:
                 member_faults = {k: v for k, v in member_faults.items() if k != faults.ID_COLUMN}
             if member is None:
                 member = Member(
-                    household=household,
+                    household_id=household.pk,
                     region_code=household.region_code,
                     id_number_enc=self.cipher.encrypt(id_number, "id"),
                     id_number_hash=digest,
@@ -663,7 +723,8 @@ class _Importer:
             households[r.household_key].pk: r.number for r in rows if r.member.get("relation") == "户主"
         }
         self._make_room_for_heads([*to_create, *(m for m, _ in updates)], head_rows, entries)
-        fast_insert(Member, to_create)
+        self.out.insert(Member, to_create)
+        self._note_insert(Member, to_create)
         for member in to_create:
             entries.append(self._create_entry(member, member.household_id))
         self.result.members.created += len(to_create)
@@ -687,9 +748,16 @@ class _Importer:
         if not incoming:
             return
         in_chunk = {m.pk for m in members if m.pk is not None}
-        previous = Member.objects.filter(household_id__in=incoming, relation="户主").exclude(
-            pk__in=[pk for pk in incoming.values() if pk is not None]
+        arriving = {pk for pk in incoming.values() if pk is not None}
+        previous = self._read(
+            Member,
+            Q(household_id__in=incoming, relation="户主") & ~Q(pk__in=arriving),
+            lambda m: m.household_id in incoming and m.relation == "户主" and m.pk not in arriving,
         )
+        if self.overlay is not None and any(
+            self.overlay.heads.get(h, 0) not in {0, *arriving, *(m.pk for m in previous)} for h in incoming
+        ):
+            raise _Unplannable  # a head the plan itself made: the database must say whether it still is
         stepping_down, updates = [], []
         for member in previous:
             stepping_down.append(member.pk)
@@ -704,7 +772,9 @@ class _Importer:
                 Fault(head_rows.get(member.household_id, 0), faults.RELATION_COLUMN, FaultKind.HEAD_REPLACED,
                       f"本行为新户主，原户主{member.name}未在文件中列出：其与户主关系待核实", shown="户主")
             )  # fmt: skip
-        Member.objects.filter(pk__in=stepping_down).update(relation="")
+        self.out.clear(Member, stepping_down, "relation", "")
+        if self.overlay is not None:
+            self.overlay.cleared(Member, stepping_down, "relation", "")
         self._bulk_update(Member, updates, entries, lambda m: m.household_id,
                           detail=lambda m: "户主变更（导入）：原户主与户主关系待核实")  # fmt: skip
 
@@ -746,7 +816,9 @@ class _Importer:
             now = dt.datetime.now(dt.UTC)
             for obj, _ in updates:
                 obj.updated_at = now
-        model.objects.bulk_update([obj for obj, _ in updates], sorted(fields), batch_size=500)
+        self.out.update(model, [obj for obj, _ in updates], sorted(fields))
+        if self.overlay is not None:
+            self.overlay.updated(model, updates, sorted(fields))
         for obj, changed in updates:
             visible = {k: v for k, v in changed.items() if audit.logged_field(k)}
             entries.append(
@@ -768,6 +840,10 @@ class _Importer:
         per-capita income of households without a 人口数 column (divided by their members)."""
         entries: list[audit.PendingEntry] = []
         late_heads = [k for k, name in self.head_name.items() if self.applied_head_name.get(k) != name]
+        if late_heads and self.overlay is not None:
+            # every row is checked before the writing, so each household gets its head's name with its
+            # first row; should that ever change, the transaction's own reads answer it
+            raise _Unplannable
         updates = []
         for household in Household.objects.filter(household_no__in=late_heads):
             changed = self._assign(household, {"head_name": self.head_name[household.household_no]})
@@ -775,11 +851,18 @@ class _Importer:
                 updates.append((household, changed))
         self._bulk_update(Household, updates, entries, lambda h: h.pk)
         pks = [self.household_pk[k] for k in self.needs_divisor if k in self.household_pk]
-        counts = dict(
-            Household.objects.filter(pk__in=pks).annotate(n=Count("members")).values_list("pk", "n")
+        counts = Counter(
+            dict(Household.objects.filter(pk__in=pks).annotate(n=Count("members")).values_list("pk", "n"))
         )
+        if self.overlay is not None:  # members the plan adds or moves are not in the database yet
+            counts.update({pk: self.overlay.members_added[pk] for pk in pks})
         income_updates = []
-        for record in IncomeRecord.objects.filter(household_id__in=pks, year=self.year):
+        wanted = set(pks)
+        for record in self._read(
+            IncomeRecord,
+            Q(household_id__in=pks, year=self.year),
+            lambda r: r.household_id in wanted and r.year == self.year,
+        ):
             size = counts.get(record.household_id) or None
             if size and record.divisor_size != size and record.computed_net is not None:
                 per_capita = (record.computed_net / size).quantize(income_rules.CENT)
@@ -787,7 +870,7 @@ class _Importer:
                 income_updates.append((record, changed))
         self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
         self._apply_late_faults(entries)
-        audit.append(entries)
+        self.out.audit(entries)
 
     def _apply_late_faults(self, entries: list[audit.PendingEntry]) -> None:
         """Faults only a later row shows: a person met twice, a household whose rows disagree."""
@@ -796,7 +879,11 @@ class _Importer:
             (Household, self.late_household_faults, "household_no"),
         ):
             updates = []
-            for obj in model.objects.filter(**{f"{key_field}__in": list(late)}):
+            for obj in self._read(
+                model,
+                Q(**{f"{key_field}__in": list(late)}),
+                lambda o, f=key_field, k=late: getattr(o, f) in k,
+            ):
                 recorded = obj.value_faults | late[getattr(obj, key_field)]
                 if changed := self._assign(obj, {"value_faults": recorded}):
                     updates.append((obj, changed))
@@ -804,10 +891,240 @@ class _Importer:
             self._bulk_update(model, updates, entries, household_of)
 
 
+@dataclass(frozen=True)
+class _HouseholdRef:
+    """A household written for an earlier chunk, as far as its later members need it."""
+
+    pk: int
+    region_code: str
+
+
+class _Unplannable(Exception):
+    """A plan would have to read back a row only the database can answer for: the transaction does it."""
+
+
+class _Overlay:
+    """What a plan has written so far, for the rows it reads again: the database still holds them as
+    they were until the publish. Only rows a later read can meet are remembered (a large file changes
+    100,000s of rows and reads almost none twice): a member who was a 户主 (the step-down of a replaced
+    head), one the file's damaged IDs look for by 人口编号, or met twice in the file; a household whose
+    rows disagree; the income of a household divided by its members. A read the overlay cannot answer
+    exactly raises _Unplannable."""
+
+    def __init__(self, importer: _Importer) -> None:
+        self.importer = importer
+        self.changes: dict[tuple[type, int], dict[str, Any]] = {}
+        self.created: dict[type, dict[int, Any]] = defaultdict(dict)
+        self.members_added: Counter[int] = Counter()  # household pk → members added (moved out: −1)
+        self.heads: dict[int, int] = {}  # household pk → the member the plan made its 户主
+        self.person_nos: dict[str, int] = {}  # a damaged ID's 人口编号 → the member the plan gave it
+
+    def _kept(self, model: type, obj: Any, was: Callable[[str], Any]) -> bool:
+        importer = self.importer
+        if model is Member:
+            return (
+                was("relation") == "户主"
+                or was("person_no") in importer.unusable_person_nos
+                or obj.person_no in importer.unusable_person_nos
+                or obj.id_number_hash in importer.late_faults
+            )
+        if model is Household:
+            return obj.household_no in importer.late_household_faults
+        return obj.household_id in importer.divisor_households
+
+    def inserted(self, model: type, objects: list[Any]) -> None:
+        for obj in objects:
+            if model is Member:
+                self.members_added[obj.household_id] += 1
+                if obj.relation == "户主":
+                    self.heads[obj.household_id] = obj.pk
+            if self._kept(model, obj, lambda name, o=obj: getattr(o, name)):
+                self.created[model][obj.pk] = obj
+
+    def updated(
+        self, model: type, updates: list[tuple[Any, dict[str, tuple[Any, Any]]]], names: list[str]
+    ) -> None:
+        for obj, changed in updates:
+            if model is Member:
+                if "household_id" in changed:
+                    old, new = changed["household_id"]
+                    self.members_added[old] -= 1
+                    self.members_added[new] += 1
+                if obj.relation == "户主" and ("relation" in changed or "household_id" in changed):
+                    self.heads[obj.household_id] = obj.pk
+                if "person_no" in changed and obj.person_no in self.importer.unusable_person_nos:
+                    self.person_nos[obj.person_no] = obj.pk
+            if obj.pk in self.created[model]:
+                continue  # the remembered instance is the one changed
+            key = (model, obj.pk)
+            if key in self.changes or self._kept(
+                model, obj, lambda name, o=obj, c=changed: c[name][0] if name in c else getattr(o, name)
+            ):
+                self.changes.setdefault(key, {}).update({name: getattr(obj, name) for name in names})
+
+    def cleared(self, model: type, pks: list[int], name: str, value: Any) -> None:
+        for pk in pks:
+            if (obj := self.created[model].get(pk)) is not None:
+                setattr(obj, name, value)
+            else:
+                self.changes.setdefault((model, pk), {})[name] = value
+
+    def read(self, model: type, found: list[Any], match: Callable[[Any], bool]) -> list[Any]:
+        rows = []
+        for obj in found:
+            for name, value in self.changes.get((model, obj.pk), {}).items():
+                setattr(obj, name, value)
+            if match(obj):
+                rows.append(obj)
+        return rows + [obj for obj in self.created[model].values() if match(obj)]
+
+
+class _Direct:
+    """Writes as the rows are applied, inside the import's transaction: the fallback publish."""
+
+    def insert(self, model: type, objects: list[Any]) -> None:
+        bulk.fast_insert(model, objects)
+
+    def update(self, model: type, objects: list[Any], names: list[str]) -> None:
+        bulk.execute(bulk.update_sql(model, names), bulk.update_values(model, objects, names))
+
+    def clear(self, model: type, pks: list[int], name: str, value: Any) -> None:
+        bulk.execute(bulk.update_sql(model, [name]), [[value, pk] for pk in pks])
+
+    def audit(self, entries: list[audit.PendingEntry]) -> None:
+        audit.append(entries)
+
+
+REGISTER_TABLES = (Household, Member, IncomeRecord)
+# audit entries of these apps change what a plan read (the register, villages, income parameters)
+PLANNED_APPS = ("registry.", "regions.")
+_AUDIT_COLUMNS = bulk.insert_columns(AuditEntry)
+
+
+def _table_version() -> tuple[Any, ...]:
+    """Largest id and row count of each table a plan inserts into or updates, and SQLite's AUTOINCREMENT
+    counters: what changes with an insert or delete even when no audit entry names it."""
+    tables = [model._meta.db_table for model in REGISTER_TABLES]
+    with connection.cursor() as cursor:
+        version = []
+        for table in tables:
+            cursor.execute(f'SELECT COALESCE(MAX(id), 0), COUNT(*) FROM "{table}"')
+            version.append(tuple(cursor.fetchone()))
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                f"SELECT name, seq FROM sqlite_sequence WHERE name IN ({', '.join(['%s'] * len(tables))})",
+                tables,
+            )
+            version.append(tuple(sorted(cursor.fetchall())))
+    return tuple(version)
+
+
+class _Plan:
+    """Everything the publish will write, computed outside the write lock and staged as ready statement
+    parameters (sealed, like the checked rows): inserts with ids allocated from the present largest ids
+    (sequences on PostgreSQL), updates, and audit entries with their canonical bytes, to be placed on
+    the chain under the lock. `publish` writes them in one short transaction, unless the register
+    changed since the plan began (then it writes nothing and the import plans again)."""
+
+    def __init__(self, staged: _Staged) -> None:
+        self.staged = staged
+        self.key = audit_keys().hmac_key  # before anything: a missing key stops the import here
+        # the data version first: whatever commits after this is seen by the publish's check
+        self.head = ChainHead.objects.values_list("seq", "entry_hash").get(pk=1)
+        self.tables = _table_version()
+        postgres = connection.vendor == "postgresql"
+        self.next_id = {} if postgres else {model: bulk.first_free_id(model) for model in REGISTER_TABLES}
+        self.last_id: dict[type, int] = {}
+        self.entries = 0
+
+    def _ids(self, model: type, count: int) -> list[int]:
+        if model not in self.next_id:  # PostgreSQL: a sequence hands out ids nobody else will get
+            return bulk.allocate_ids(model, count)
+        start = self.next_id[model]
+        self.next_id[model] = start + count
+        return list(range(start, start + count))
+
+    def insert(self, model: type, objects: list[Any]) -> None:
+        if objects:
+            ids = self._ids(model, len(objects))
+            self.staged.put(("rows", bulk.insert_sql(model), bulk.prepare_insert(model, objects, ids)))
+            self.last_id[model] = ids[-1]
+
+    def update(self, model: type, objects: list[Any], names: list[str]) -> None:
+        if objects:
+            self.staged.put(
+                ("rows", bulk.update_sql(model, names), bulk.update_values(model, objects, names))
+            )
+
+    def clear(self, model: type, pks: list[int], name: str, value: Any) -> None:
+        if pks:
+            self.staged.put(("rows", bulk.update_sql(model, [name]), [[value, pk] for pk in pks]))
+
+    def audit(self, entries: list[audit.PendingEntry]) -> None:
+        if not entries:
+            return
+        values = audit.prepare(entries)
+        placeholders = [{**v, "seq": 0, "prev_hash": "", "entry_hash": ""} for v in values]
+        rows = bulk.insert_values(AuditEntry, [0] * len(values), placeholders)
+        self.staged.put(("audit", rows, [audit.link_template(v) for v in values]))
+        self.entries += len(values)
+
+    def unchanged(self, head: tuple[int, str]) -> bool:
+        """Whether the register is as the plan read it. Entries others appended meanwhile (logins, views
+        of a number, work elsewhere) do not matter, the plan's entries go on the chain after them; a
+        change of a register row, a village or the income parameters does, and so does any insert or
+        delete in the register's tables, audited or not."""
+        seq, entry_hash = self.head
+        if _table_version() != self.tables:
+            return False
+        if head[0] == seq:
+            return head[1] == entry_hash
+        if head[0] < seq or (seq and not AuditEntry.objects.filter(seq=seq, entry_hash=entry_hash).exists()):
+            return False
+        changes = AuditEntry.objects.filter(
+            seq__gt=seq, action__in=[Action.CREATE, Action.UPDATE, Action.DELETE]
+        ).filter(Q(model__startswith=PLANNED_APPS[0]) | Q(model__startswith=PLANNED_APPS[1]))
+        return not changes.exists()
+
+    def publish(self) -> bool:
+        """The one write transaction: check the data version, run the staged statements, place the audit
+        entries on the chain after its present head, at this time. No register row is read and no model
+        object is built in here."""
+        with transaction.atomic():
+            head = ChainHead.objects.select_for_update().values_list("seq", "entry_hash").get(pk=1)
+            if not self.unchanged(head):
+                return False
+            at = dt.datetime.now(dt.UTC)
+            ids = iter(bulk.allocate_ids(AuditEntry, self.entries) if self.entries else ())
+            stamp = AuditEntry._meta.get_field("at").get_db_prep_save(at, connection)
+            slots = [_AUDIT_COLUMNS.index(name) for name in ("at", "seq", "prev_hash", "entry_hash")]
+            seq, prev = head
+            last_entry = 0
+            for kind, first, second in self.staged.items():
+                if kind == "rows":
+                    bulk.execute(first, second)
+                    continue
+                for row, template in zip(first, second, strict=True):
+                    seq += 1
+                    entry_hash = audit.link(template, at, seq, prev, self.key)
+                    row[0] = last_entry = next(ids)
+                    for index, value in zip(slots, (stamp, seq, prev, entry_hash), strict=True):
+                        row[index] = value
+                    prev = entry_hash
+                bulk.execute(bulk.insert_sql(AuditEntry), first)
+            for model, last in self.last_id.items():
+                bulk.keep_sequence_ahead(model, last)
+            if self.entries:
+                bulk.keep_sequence_ahead(AuditEntry, last_entry)
+                ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=prev)
+        return True
+
+
 class _Staged:
-    """Checked chunks between the checks and the publish. An unnamed temporary file (it is gone with
-    the process, whatever ends it), each chunk sealed with a key that exists only in this process's
-    memory: the staged rows hold ID numbers, and nothing readable of them stays on disk."""
+    """Checked chunks between the checks and the plan, or a plan's statements before its publish. An
+    unnamed temporary file (it is gone with the process, whatever ends it), each chunk sealed with a key
+    that exists only in this process's memory: the staged rows hold ID numbers, and nothing readable of
+    them stays on disk."""
 
     def __init__(self) -> None:
         directory = Path(settings.DATA_DIR) / "staging"
@@ -822,19 +1139,74 @@ class _Staged:
     def __exit__(self, *exc: object) -> None:
         self._file.close()
 
-    def put(self, chunk: list[ParsedRow]) -> None:
+    def put(self, item: Any) -> None:
         nonce = os.urandom(12)
-        sealed = nonce + self._aead.encrypt(
-            nonce, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL), None
-        )
+        sealed = nonce + self._aead.encrypt(nonce, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL), None)
         self._file.write(len(sealed).to_bytes(8, "big") + sealed)
         self._count += 1
 
-    def chunks(self) -> Iterator[list[ParsedRow]]:
+    def chunks(self) -> Iterator[Any]:
         self._file.seek(0)
         for _ in range(self._count):
             sealed = self._file.read(int.from_bytes(self._file.read(8), "big"))
             yield pickle.loads(self._aead.decrypt(sealed[:12], sealed[12:], None))
+
+    items = chunks
+
+
+PLAN_ATTEMPTS = 2  # plans made before the register changed under both: then the transaction does it all
+
+
+def _decided(result: ImportResult, *, strict: bool, confirmed: bool) -> bool:
+    """Whether what the writing found stops it: faults only the register shows (a person registered in
+    another household) refuse a strict import, and any fault waits for the user's confirmation."""
+    if strict and result.faults:
+        result.problems += [f.as_problem() for f in result.faults]
+        return True
+    if result.faults and not confirmed:
+        result.needs_confirmation = True
+        return True
+    return False
+
+
+def _write(
+    importer: _Importer,
+    staged: _Staged,
+    report: Callable[[int], None],
+    *,
+    strict: bool,
+    confirmed: bool,
+    started: float,
+) -> None:
+    """Plan, decide and publish (no lock until the publish; a refused or unconfirmed file never takes
+    it). When the register changes under every plan, or a plan cannot answer a read, the rows are
+    written as they are applied, all inside the transaction: correct, only the lock is held longer."""
+    result = importer.result
+    for _ in range(PLAN_ATTEMPTS):
+        with _Staged() as ops:
+            plan = _Plan(ops)
+            try:
+                importer.write(staged, plan, _Overlay(importer), report)
+            except _Unplannable:
+                break
+            result.check_seconds = time.perf_counter() - started
+            if _decided(result, strict=strict, confirmed=confirmed):
+                return
+            locked = time.perf_counter()
+            if plan.publish():
+                result.ok = True
+                result.publish_seconds = time.perf_counter() - locked
+                return
+    result.check_seconds = time.perf_counter() - started
+    try:
+        with transaction.atomic():
+            importer.write(staged, _Direct(), None, report)
+            if _decided(result, strict=strict, confirmed=confirmed):
+                raise Rollback
+            result.ok = True
+    except Rollback:
+        pass
+    result.publish_seconds = time.perf_counter() - started - result.check_seconds
 
 
 def _readable(chunks: Iterator[list[RowCells]], result: ImportResult) -> Iterator[list[RowCells]]:
@@ -936,27 +1308,12 @@ def import_register(
         if strict:
             result.problems += [f.as_problem() for f in result.faults]
         result.check_seconds = time.perf_counter() - started
-        # 2. publish the checked rows in one transaction: all or nothing, and a killed process leaves
-        #    neither a half-written register nor the staged rows (an unnamed file, gone with it)
+        # 2. plan every write outside the lock, then publish the plan in one short transaction: all or
+        #    nothing, and a killed process leaves neither a half-written register nor the staged rows
+        #    (unnamed files, gone with it)
         if not result.problems:
-            try:
-                with transaction.atomic():
-                    written = 0
-                    for chunk in staged.chunks():
-                        importer.apply(chunk)
-                        written += len(chunk)
-                        report(result.rows + written)
-                    importer.finish_writes()
-                    if strict and result.faults:  # what only the register shows (a person elsewhere)
-                        result.problems += [f.as_problem() for f in result.faults]
-                        raise Rollback
-                    if result.faults and not confirmed:
-                        result.needs_confirmation = True
-                        raise Rollback
-                    result.ok = True
-            except Rollback:
-                pass
-            result.publish_seconds = time.perf_counter() - started - result.check_seconds
+            importer.checked_faults = len(result.faults)
+            _write(importer, staged, report, strict=strict, confirmed=confirmed, started=started)
     if not result.ok and not result.needs_confirmation:
         result.households, result.members, result.incomes = Counts(), Counts(), Counts()
     result.problems.sort(key=lambda p: (p.row, p.col_index if p.col_index is not None else -1))
