@@ -76,6 +76,61 @@ def _measures_from_register(households: list[Household], user: User) -> int:
     return len(rows)
 
 
+def _county_assistance(county: User, demo_cadres: list[User], today: dt.date) -> int:
+    """Every monitored household not visited above gets a paired cadre (the demo village's own, else one
+    帮扶责任人 per village, who cannot log in) and the visits a county keeps up with: most within their
+    interval, about one in eight overdue by days or weeks. Without them the county's figures read as if
+    nobody had visited anyone."""
+    import random
+    import secrets
+
+    from fangpin.accounts.actions import create_user
+    from fangpin.accounts.roles import Role
+
+    households = (
+        Household.objects.filter(region_code__startswith=county.region.code[:6])
+        .exclude(monitoring_category="").exclude(visits__isnull=False)
+        .select_related("region").order_by("region_code", "household_no")
+    )  # fmt: skip
+    cadres: dict[str, User] = {}
+    paired = 0
+    for i, h in enumerate(households):
+        rng = random.Random(h.pk)
+        started = _identified_on(h, today)
+        if h.region_code == demo_cadres[0].region.code:
+            cadres[h.region_code] = demo_cadres[i % len(demo_cadres)]
+        elif h.region_code not in cadres:
+            with acting_as(county, source="cli"):
+                cadres[h.region_code] = create_user(
+                    username=f"bangfu_{h.region_code}", password=secrets.token_urlsafe(24), role=Role.CADRE,
+                    region_code=h.region_code, full_name=f"{h.region.name}帮扶干部", validate=False,
+                )  # fmt: skip
+        cadre = cadres[h.region_code]
+        with acting_as(county, source="cli"):
+            assistance.pair(user=county, household=h, cadre=cadre, since=started)
+        paired += 1
+        interval = assistance.interval_for(h) or 30
+        overdue = rng.random() < 0.12
+        days = rng.randint(interval + 2, interval + 40) if overdue else rng.randint(3, max(interval - 5, 4))
+        visits = [days + interval * 3 // 4, days] if not h.risk_eliminated else [days]
+        for ago in visits:
+            visited_on = today - dt.timedelta(days=ago)
+            if visited_on < started:
+                continue
+            with acting_as(cadre, source="cli"):
+                assistance.record_visit(user=cadre, household=h, visited_on=visited_on, changes_note="无明显变化",
+                                        notes="了解家庭收支和帮扶需求，宣传防返贫政策（示范数据）")  # fmt: skip
+    return paired
+
+
+def _identified_on(household: Household, today: dt.date) -> dt.date:
+    """The 20th of the month of identification (the demo's convention), never after today."""
+    month = household.identified_month
+    if not month:
+        return today
+    return min(dt.date(int(month[:4]), int(month[4:]), 20), today)
+
+
 def _walk(case: Case, users: list[User]) -> Case:
     for user in users:
         step = actions.case_procedure(case).step(case.step)
@@ -216,5 +271,7 @@ def build(county: User, township: User, village_user: User, cadres: list[User]) 
             with acting_as(county, source="cli"):
                 elimination.revert(user=county, household=Household.objects.get(pk=h.pk),
                                    reason="家庭成员突发重病，医疗支出大，风险反弹（示范数据）")  # fmt: skip
+    county_wide = _county_assistance(county, cadres, today)
+    _say(f"  全县其他村：结对帮扶{county_wide}户，走访记录已补齐（少数逾期）")
     _say(f"  监测帮扶：帮扶措施{made}条；{village.name}识别程序{len(cases)}件（各环节均有，含超时和公示异议），"
          f"风险消除{min(len(ready), 3)}件（公示中、已消除、已回退），结对{Pairing.objects.count()}户，走访{Visit.objects.count()}次")  # fmt: skip
