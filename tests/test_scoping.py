@@ -228,6 +228,7 @@ OBJECT_URLS: dict[str, str] = {
     "accounts:user_edit": "user", "accounts:user_status": "user", "accounts:user_reset": "user",
     "reconciliation:entry": "recon_entry", "reconciliation:check": "recon_entry",
     "dossiers:pdf": "household", "dossiers:archive": "household", "dossiers:batch": "village",
+    "field:revoke": "field_token",
 }  # fmt: skip
 # Lists and forms that anybody logged in may open: scoped to the user's region, so the village cadre's page
 # never shows another village's household (tests above, test_monitoring.py, test_rectification.py).
@@ -241,7 +242,7 @@ LISTING_URLS = {
     "reports:tables", "reports:tables_export", "reports:briefing", "reports:briefing_download",
     "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
-    "dossiers:index",
+    "dossiers:index", "field:index", "field:issue",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
 # (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).
@@ -253,11 +254,16 @@ ROLE_URLS: dict[str, str] = {
     "accounts:users": "system_admin", "accounts:user_new": "system_admin", "accounts:region_picker": "system_admin",
     "reconciliation:upload": "county_admin", "reconciliation:recompare": "county_admin",
 }  # fmt: skip
+# The OpenRosa server of one Collect token (/field/<token>/…): no session, the token is the credential; an
+# unknown or revoked token is refused (403) on every one, by GET and by POST (test_field_openrosa.py: the
+# token's own households only, scope checked on every submission).
+TOKEN_URLS = {"field:server", "field:form_list", "field:form_xml", "field:manifest", "field:households",
+              "field:submission"}  # fmt: skip
 # Open without logging in, and holding no household data.
 PUBLIC_URLS = {"login", "logout", "api:openapi-json", "api:openapi-view", "api:api-root"}
 # Arguments that are no object id, by converter name.
 TEXT_ARGUMENTS = {"field": "id_number", "kind": "identification", "fmt": "pdf", "rule_id": "DQ_BIRTH_ID",
-                  "name": "anchor.json", "year": 2025}  # fmt: skip
+                  "name": "anchor.json", "year": 2025, "token": "x" * 43, "form_id": "fangpin_visit"}  # fmt: skip
 
 
 def _patterns(resolver=None, namespace: str = ""):
@@ -275,7 +281,7 @@ def _patterns(resolver=None, namespace: str = ""):
 
 def test_every_url_of_the_project_is_declared_in_a_scoping_set():
     names = {name for name, _ in _patterns()}
-    declared = [set(OBJECT_URLS), LISTING_URLS, set(ROLE_URLS), PUBLIC_URLS]
+    declared = [set(OBJECT_URLS), LISTING_URLS, set(ROLE_URLS), PUBLIC_URLS, TOKEN_URLS]
     assert names - set().union(*declared) == set(), "a page without a scoping check: declare it above"
     assert sum(len(d) for d in declared) == len(set().union(*declared)), "a URL in two sets"
     assert set().union(*declared) - names == set(), "a declared URL the project no longer has"
@@ -334,6 +340,7 @@ def world(register, county_staff, department_officer, tmp_path, settings):
         "village": other.region_code,
         "user": county_staff,  # an account the system administrator manages (test_user_admin.py)
         "recon_entry": _recon_entry(other, county_staff),  # test_reconciliation.py
+        "field_token": _field_token(),  # test_field_openrosa.py
     }  # fmt: skip
     job = objects["job"]
     job.status, job.result_path, job.result_name = "succeeded", str(stored), "台账.xlsx"
@@ -361,6 +368,20 @@ def _recon_entry(household, user):
     Difference.objects.create(entry=entry, comparison=comparison, region_code=household.region_code,
                               field="category", label="监测对象类别", national_value="边缘易致贫户")  # fmt: skip
     return entry
+
+
+def _field_token():
+    """The Collect token of 柳庄村's village team (another village's phone)."""
+    from fangpin.accounts.actions import create_user
+    from fangpin.accounts.roles import Role
+    from fangpin.field.actions import issue_token
+    from tests import builders
+    from tests.conftest import PASSWORD
+
+    team = create_user(
+        username="village_b1_team", password=PASSWORD, role=Role.VILLAGE, region_code=builders.VILLAGE_B1
+    )
+    return issue_token(user=team)[0]
 
 
 def _url(name: str, converters: list[str], objects: dict) -> str:
@@ -407,6 +428,9 @@ def test_every_declared_set_keeps_its_promise_on_every_url(client, world, villag
     for name in ROLE_URLS:
         statuses = [client.get(urls[name]).status_code, client.post(urls[name]).status_code]
         assert set(statuses) <= {403, 404, 405} and set(statuses) & {403, 404}, (name, statuses)
+    for name in TOKEN_URLS:
+        for response in (client.get(urls[name]), client.post(urls[name])):
+            assert response.status_code == 403 and response["X-OpenRosa-Version"] == "1.0", name
     client.logout()
     for name in PUBLIC_URLS:
         response = client.get(urls[name])

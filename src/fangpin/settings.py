@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "fangpin.dossiers",
     "fangpin.reconciliation",
     "fangpin.reports",
+    "fangpin.field",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,8 @@ FANGPIN_MAX_ATTACHMENT_MB = env_int("FANGPIN_MAX_ATTACHMENT_MB", 20)
 # files with full ID/phone numbers (written on request), import inputs and raw rosters are purged
 # this many days after they were written or their job/roster finished (fangpin.retention)
 FANGPIN_SENSITIVE_FILE_DAYS = env_int("FANGPIN_SENSITIVE_FILE_DAYS", 7)
+# a county's own XLSForms for the phones (same file names as field/forms/); the shipped ones otherwise
+FANGPIN_FIELD_FORMS_DIR = env_str("FANGPIN_FIELD_FORMS_DIR")
 # what a table file (register, roster, inspection list) may cost, checked before parsing
 # (common.limits): a real county export is 250,000 people ≈ 60 MB .xlsx with ~45 columns
 FANGPIN_TABLE_MAX_MB = env_int("FANGPIN_TABLE_MAX_MB", 200)  # .xlsx/.csv file size
@@ -313,8 +316,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # every record is masked before any handler writes it: an exception may quote an ID or a phone
-    "filters": {"scrub": {"()": "fangpin.retention.scrub.ScrubFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub"]}},
+    # and a Collect token in a /field/<token>/ path (django.request logs refused requests' paths)
+    "filters": {
+        "scrub": {"()": "fangpin.retention.scrub.ScrubFilter"},
+        "field_token": {"()": "fangpin.field.logs.FieldTokenFilter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["field_token", "scrub"]}},
     "root": {"handlers": ["console"], "level": env_str("FANGPIN_LOG_LEVEL", "WARNING")},
     # huey logs every start-up detail at INFO through its own handler as well as ours
     "loggers": {"huey": {"level": "WARNING", "propagate": False, "handlers": ["console"]}},

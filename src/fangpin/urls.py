@@ -23,6 +23,7 @@ urlpatterns = [
     path("reconciliation/", include("fangpin.reconciliation.urls")),
     path("dossiers/", include("fangpin.dossiers.urls")),
     path("reports/", include("fangpin.reports.urls")),
+    path("field/", include("fangpin.field.urls")),
     path("api/", api.urls),
 ]
 handler404 = "fangpin.web.views.not_found"

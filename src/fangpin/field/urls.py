@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "field"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("issue/", views.issue, name="issue"),
+    path("tokens/<int:pk>/revoke/", views.revoke, name="revoke"),
+    # the OpenRosa server of one token (the Collect server URL is /field/<token>/)
+    path("<str:token>/", views.server, name="server"),
+    path("<str:token>/formList", views.form_list, name="form_list"),
+    path("<str:token>/forms/<slug:form_id>.xml", views.form_xml, name="form_xml"),
+    path("<str:token>/forms/<slug:form_id>/manifest", views.manifest, name="manifest"),
+    path("<str:token>/forms/<slug:form_id>/households.csv", views.households, name="households"),
+    path("<str:token>/submission", views.submission, name="submission"),
+]

@@ -1,0 +1,218 @@
+"""The OpenRosa server a phone talks to (/field/<token>/…: formList, the XForm, its manifest, the
+households list, submission) and the web page where a cadre gets the token as a QR code and the village
+sees each cadre's sync status.
+
+The token is the only credential of the OpenRosa views: no session, no CSRF (a phone has neither), and
+the token never reaches a log (field.logs scrubs it from every record)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any
+from xml.sax.saxutils import escape
+
+import segno
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import http_date
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from fangpin.audit.context import acting_as
+from fangpin.audit.middleware import client_ip
+from fangpin.common.limits import MB
+from fangpin.web.views import forbidden
+
+from . import actions, entities, xforms
+from .models import FieldSubmission, FieldToken
+
+OPENROSA = {"X-OpenRosa-Version": "1.0"}
+RESPONSE_NS = "http://openrosa.org/http/response"
+LIST_NS = "http://openrosa.org/xforms/xformsList"
+MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
+XML = "text/xml; charset=utf-8"
+ENTITY_LIST = "households.csv"
+
+
+def _openrosa_message(text: str, status: int) -> HttpResponse:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<OpenRosaResponse xmlns="{RESPONSE_NS}">'
+            f'<message nature="">{escape(text)}</message></OpenRosaResponse>')  # fmt: skip
+    return HttpResponse(body.encode(), status=status, content_type=XML)
+
+
+def openrosa(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The token checked on every request (a revoked one is refused at once), the request run as the
+    token's user in the audit log, and the OpenRosa headers on every response, refusals included."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
+        row = actions.authenticate(token)
+        if row is None:
+            response = _openrosa_message("采集令牌无效或已停用，请向村里或乡镇重新获取二维码", 403)
+        else:
+            with acting_as(row.user, source="field", request_id=getattr(request, "request_id", ""),
+                           ip=client_ip(request)):  # fmt: skip
+                response = view(request, row, **kwargs)
+        for name, value in OPENROSA.items():
+            response[name] = value
+        response["Date"] = http_date()
+        return response
+
+    return wrapper
+
+
+def _base(request: HttpRequest, row: FieldToken, token: str) -> str:
+    return request.build_absolute_uri(reverse("field:server", args=[token])).rstrip("/")
+
+
+def _token_of(request: HttpRequest) -> str:
+    return request.resolver_match.kwargs["token"]
+
+
+@openrosa
+def server(request: HttpRequest, row: FieldToken) -> HttpResponse:
+    """The server URL itself: Collect asks for formList and submission under it."""
+    return _openrosa_message("防贫监测移动采集服务", 200)
+
+
+@openrosa
+def form_list(request: HttpRequest, row: FieldToken) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    actions.touch(row, request.GET.get("deviceID", ""))
+    base = _base(request, row, _token_of(request))
+    items = []
+    for form in xforms.xforms():
+        items.append(
+            f"<xform><formID>{escape(form.form_id)}</formID><name>{escape(form.title)}</name>"
+            f"<version>{escape(form.version)}</version><hash>md5:{form.md5}</hash>"
+            f"<downloadUrl>{base}/forms/{form.form_id}.xml</downloadUrl>"
+            f"<manifestUrl>{base}/forms/{form.form_id}/manifest</manifestUrl></xform>"
+        )
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<xforms xmlns="{LIST_NS}">{"".join(items)}</xforms>'
+    return HttpResponse(body.encode(), content_type=XML)
+
+
+def _form(form_id: str) -> xforms.XForm:
+    if form_id not in xforms.FORMS:
+        raise Http404
+    return xforms.xform(form_id)
+
+
+@openrosa
+def form_xml(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
+    if form_id not in xforms.FORMS:
+        return _openrosa_message("没有该表单", 404)
+    return HttpResponse(_form(form_id).xml, content_type=XML)
+
+
+@openrosa
+def manifest(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
+    """The form's media: the household list, marked as an entity list (Central's type="entityList")."""
+    if form_id not in xforms.FORMS:
+        return _openrosa_message("没有该表单", 404)
+    data = entities.households_csv(row.user)
+    url = f"{_base(request, row, _token_of(request))}/forms/{form_id}/{ENTITY_LIST}"
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="{MANIFEST_NS}"><mediaFile type="entityList">'
+        f"<filename>{ENTITY_LIST}</filename><hash>md5:{hashlib.md5(data).hexdigest()}</hash>"
+        f"<downloadUrl>{url}</downloadUrl></mediaFile></manifest>"
+    )
+    return HttpResponse(body.encode(), content_type=XML)
+
+
+@openrosa
+def households(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
+    """The user's own households, refreshed at every sync; masked: a lost phone shows what a masked
+    page would."""
+    if form_id not in xforms.FORMS:
+        return _openrosa_message("没有该表单", 404)
+    actions.touch(row)
+    response = HttpResponse(entities.households_csv(row.user), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{ENTITY_LIST}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@openrosa
+def submission(request: HttpRequest, row: FieldToken) -> HttpResponse:
+    limit = settings.FANGPIN_MAX_ATTACHMENT_MB * MB
+    if request.method == "HEAD":
+        response = HttpResponse(status=204)
+        response["X-OpenRosa-Accept-Content-Length"] = str(limit)
+        return response
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    xml = request.FILES.get("xml_submission_file")
+    if xml is None:
+        return _openrosa_message("缺少 xml_submission_file", 400)
+    media = [f for name, files in request.FILES.lists() if name != "xml_submission_file" for f in files]
+    try:
+        received = actions.receive(token=row, xml=xml.read(), media=media)
+    except actions.Refused as exc:
+        return _openrosa_message(str(exc), exc.status)
+    except PermissionDenied as exc:
+        return _openrosa_message(str(exc) or "无权提交", 403)
+    except ValidationError as exc:
+        return _openrosa_message("；".join(exc.messages), 400)
+    response = _openrosa_message(received.message, 201)
+    response["Location"] = request.build_absolute_uri()
+    return response
+
+
+# ---- the web page -------------------------------------------------------------------------------------
+
+
+def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    user = request.user
+    mine = FieldToken.objects.filter(user=user).annotate(
+        n=Count("submissions"),
+        waiting=Count("submissions", filter=Q(submissions__conflict__resolved_at__isnull=True,
+                                              submissions__status=FieldSubmission.Status.CONFLICT)),
+    )[:5]  # fmt: skip
+    context = {"may_carry": user.role in actions.FIELD_ROLES and user.region_id is not None, "tokens": mine,
+               "status": actions.status_rows(user) if user.role in actions.OVERSEEING_ROLES and user.region_id
+               else None}  # fmt: skip
+    return context | extra
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "field/index.html", _context(request))
+
+
+@login_required
+@require_POST
+def issue(request: HttpRequest) -> HttpResponse:
+    """Shown once in the answer to the POST: the token is never stored in clear, never in a URL of the
+    web pages, never in the browser's history."""
+    try:
+        row, token = actions.issue_token(user=request.user)
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    url = request.build_absolute_uri(reverse("field:server", args=[token]))
+    qr = segno.make(actions.collect_settings(url), error="m")
+    response = render(request, "field/index.html", _context(
+        request, new_url=url, qr=qr.svg_data_uri(scale=4, border=2), issued=row,
+        insecure=not request.is_secure()))  # fmt: skip
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(FieldToken.objects.select_related("user__region"), pk=pk)
+    if token.user_id != request.user.pk and not actions.may_oversee(request.user, token.user):
+        raise Http404
+    actions.revoke_token(user=request.user, token=token)
+    return redirect("field:index")

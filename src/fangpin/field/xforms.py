@@ -1,0 +1,66 @@
+"""The forms a phone downloads: XLSForms shipped in field/forms/ (or a county's own in
+FANGPIN_FIELD_FORMS_DIR), turned into XForms by pyxform when first asked for and cached by the XLSForm's
+hash, so a replaced .xlsx is converted again and an unchanged one never is."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from lxml import etree
+from pyxform.xls2xform import convert
+
+SHIPPED = Path(__file__).resolve().parent / "forms"
+# form id → its XLSForm file; the id is also the instance's id attribute (settings sheet form_id)
+FORMS = {"fangpin_visit": "visit.xlsx"}
+XFORMS_NS = "http://www.w3.org/2002/xforms"
+
+
+@dataclass(frozen=True)
+class XForm:
+    form_id: str
+    title: str
+    version: str
+    xml: bytes
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.xml).hexdigest()
+
+
+def xlsform_path(form_id: str) -> Path:
+    """The county's own XLSForm when it has one, else the shipped one."""
+    name = FORMS[form_id]
+    county = getattr(settings, "FANGPIN_FIELD_FORMS_DIR", "")
+    if county and (Path(county) / name).is_file():
+        return Path(county) / name
+    return SHIPPED / name
+
+
+@lru_cache(maxsize=16)
+def _converted(path: str, digest: str) -> XForm:
+    cache = Path(settings.DATA_DIR) / "cache" / "xforms" / f"{digest}.xml"
+    if cache.is_file():
+        xml = cache.read_bytes()
+    else:
+        xml = convert(xlsform=path, pretty_print=False).xform.encode()
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_bytes(xml)
+        tmp.replace(cache)  # another process converting at the same time writes the same bytes
+    root = etree.fromstring(xml)
+    instance = root.find(f".//{{{XFORMS_NS}}}instance/*")
+    title = root.findtext("{http://www.w3.org/1999/xhtml}head/{http://www.w3.org/1999/xhtml}title") or ""
+    return XForm(form_id=instance.get("id"), title=title, version=instance.get("version", ""), xml=xml)
+
+
+def xform(form_id: str) -> XForm:
+    path = xlsform_path(form_id)
+    return _converted(str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def xforms() -> list[XForm]:
+    return [xform(form_id) for form_id in FORMS]
