@@ -124,7 +124,7 @@ def test_form_list_and_manifest_follow_the_openrosa_namespaces(issued, client):
     assert response["Content-Type"].startswith("text/xml")
     root = etree.fromstring(response.content)
     assert root.tag == f"{{{LIST_NS}}}xforms"
-    (xform,) = root.findall(f"{{{LIST_NS}}}xform")
+    xform = root.findall(f"{{{LIST_NS}}}xform")[0]  # the visit form first, then 一键报送
     assert xform.findtext(f"{{{LIST_NS}}}formID") == "fangpin_visit"
     assert xform.findtext(f"{{{LIST_NS}}}name") == "入户走访"
     download = xform.findtext(f"{{{LIST_NS}}}downloadUrl")

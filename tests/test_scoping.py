@@ -228,7 +228,7 @@ OBJECT_URLS: dict[str, str] = {
     "accounts:user_edit": "user", "accounts:user_status": "user", "accounts:user_reset": "user",
     "reconciliation:entry": "recon_entry", "reconciliation:check": "recon_entry",
     "dossiers:pdf": "household", "dossiers:archive": "household", "dossiers:batch": "village",
-    "field:revoke": "field_token",
+    "field:revoke": "field_token", "field:resolve": "field_conflict", "field:conflict_photo": "field_conflict",
 }  # fmt: skip
 # Lists and forms that anybody logged in may open: scoped to the user's region, so the village cadre's page
 # never shows another village's household (tests above, test_monitoring.py, test_rectification.py).
@@ -242,7 +242,7 @@ LISTING_URLS = {
     "reports:tables", "reports:tables_export", "reports:briefing", "reports:briefing_download",
     "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
-    "dossiers:index", "field:index", "field:issue",
+    "dossiers:index", "field:index", "field:issue", "field:conflicts",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
 # (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).
@@ -263,7 +263,8 @@ TOKEN_URLS = {"field:server", "field:form_list", "field:form_xml", "field:manife
 PUBLIC_URLS = {"login", "logout", "api:openapi-json", "api:openapi-view", "api:api-root"}
 # Arguments that are no object id, by converter name.
 TEXT_ARGUMENTS = {"field": "id_number", "kind": "identification", "fmt": "pdf", "rule_id": "DQ_BIRTH_ID",
-                  "name": "anchor.json", "year": 2025, "token": "x" * 43, "form_id": "fangpin_visit"}  # fmt: skip
+                  "name": "anchor.json", "year": 2025, "token": "x" * 43, "form_id": "fangpin_visit",
+                  "index": 0}  # fmt: skip
 
 
 def _patterns(resolver=None, namespace: str = ""):
@@ -342,6 +343,7 @@ def world(register, county_staff, department_officer, tmp_path, settings):
         "recon_entry": _recon_entry(other, county_staff),  # test_reconciliation.py
         "field_token": _field_token(),  # test_field_openrosa.py
     }  # fmt: skip
+    objects["field_conflict"] = _field_conflict(objects["field_token"], other, stored)  # test_field_forms.py
     job = objects["job"]
     job.status, job.result_path, job.result_name = "succeeded", str(stored), "台账.xlsx"
     job.save()
@@ -382,6 +384,19 @@ def _field_token():
         username="village_b1_team", password=PASSWORD, role=Role.VILLAGE, region_code=builders.VILLAGE_B1
     )
     return issue_token(user=team)[0]
+
+
+def _field_conflict(token, household, stored):
+    """A phone's visit of 柳庄村 kept as a conflict, with one photo."""
+    from fangpin.field.models import FieldConflict, FieldSubmission
+
+    submission = FieldSubmission.objects.create(
+        household=household, region_code=household.region_code, token=token, user=token.user,
+        form_id="fangpin_visit", instance_id="uuid:world", xml_sha256="0", xml='<data id="fangpin_visit"><notes>走访</notes><meta><instanceID>uuid:world</instanceID></meta></data>',
+        household_version="1", status="conflict", media=[{"name": "现场.jpg", "path": str(stored)}],
+    )  # fmt: skip
+    return FieldConflict.objects.create(household=household, region_code=household.region_code,
+                                        submission=submission, submitted_version="1", current_version="2")  # fmt: skip
 
 
 def _url(name: str, converters: list[str], objects: dict) -> str:

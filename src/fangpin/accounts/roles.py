@@ -58,6 +58,8 @@ CAPABILITIES: dict[str, set[Role]] = {
     "run_screening": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "verify_warnings": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "open_cases": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
+    # a paired cadre reports what they find at the door (干部排查), from the web or the phone
+    "report_clues": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE, Role.CADRE},
     "correct_ids": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
     "view_rectification": {
         Role.COUNTY_ADMIN,

@@ -1,6 +1,7 @@
 """Issuing and revoking a cadre's Collect token, and receiving a phone's submission: applied through
-the same audited action as the web form (assistance.record_visit), or kept as a conflict when the
-household changed since the phone's copy."""
+the same audited action as the web form (assistance.record_visit, actions.report_clue), or, for a visit,
+kept as a conflict when the household changed since the phone's copy, until the village applies it
+(record_visit again, as the cadre who made it) or rejects it with a reason."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -26,8 +28,8 @@ from fangpin.accounts.roles import Role
 from fangpin.common.crypto import cipher
 from fangpin.common.files import save_upload, stamped
 from fangpin.monitoring import assistance
-from fangpin.monitoring.actions import attach, check_uploads
-from fangpin.monitoring.models import Attachment
+from fangpin.monitoring.actions import attach, check_uploads, report_clue
+from fangpin.monitoring.models import Attachment, Source
 from fangpin.registry.models import Household
 
 from . import entities, xforms
@@ -150,9 +152,25 @@ def parse_instance(xml: bytes) -> Instance:
     return Instance(root.get("id", ""), root.get("version", ""), instance_id, values)
 
 
-def _media_names(submission: FieldSubmission) -> set[str]:
+def forms_for(user: User) -> list[str]:
+    """The form ids a user's phone gets: the clue form only for who may register a clue (report_clue's
+    rule), so a phone never offers a form whose every submission would be refused."""
+    return [f for f in xforms.FORMS if f != xforms.CLUE or user.can("report_clues")]
+
+
+def _record_links(submission: FieldSubmission) -> dict[str, Any]:
+    """The record a submission's photos belong to, once it is one (a visit or a clue)."""
     if submission.visit_id:
-        return set(Attachment.objects.filter(visit_id=submission.visit_id).values_list("name", flat=True))
+        return {"visit": submission.visit}
+    if submission.clue_id:
+        return {"clue": submission.clue}
+    return {}
+
+
+def _media_names(submission: FieldSubmission) -> set[str]:
+    links = _record_links(submission)
+    if links:
+        return set(Attachment.objects.filter(**links).values_list("name", flat=True))
     return {m["name"] for m in submission.media}
 
 
@@ -163,10 +181,10 @@ def _add_media(
     have = _media_names(submission)
     new = [f for f in media if Path(f.name).name not in have]
     check_uploads([(Attachment.Kind.PHOTO, f) for f in new])
-    if submission.visit_id:
+    links = _record_links(submission)
+    if links:
         for upload in new:
-            attach(user=user, household=household, upload=upload, kind=Attachment.Kind.PHOTO,
-                   visit=submission.visit)  # fmt: skip
+            attach(user=user, household=household, upload=upload, kind=Attachment.Kind.PHOTO, **links)
         return
     folder = Path(settings.MEDIA_ROOT) / "field" / str(submission.pk)
     kept = [{"name": Path(f.name).name, "path": str(save_upload(f, stamped(folder, f.name)))} for f in new]
@@ -186,10 +204,11 @@ def _visited_on(text: str) -> dt.date:
 def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Received:
     """One POST of a form instance. The same instance again with identical XML adds its media; with
     different XML it is refused (409). A household outside the user's phone list is refused; one whose
-    register facts changed after the phone's copy is kept as a conflict, never applied."""
+    register facts changed after the phone's copy is kept as a conflict, never applied (a clue changes no
+    fact: it is never one)."""
     user = token.user
     instance = parse_instance(xml)
-    if instance.form_id not in xforms.FORMS:
+    if instance.form_id not in forms_for(user):
         raise Refused(400, f"未知表单“{instance.form_id}”")
     digest = hashlib.sha256(xml).hexdigest()
     existing = FieldSubmission.objects.select_for_update().filter(instance_id=instance.instance_id).first()
@@ -209,6 +228,8 @@ def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Rece
         raise Refused(403, "该户不在您的走访名单中，或已不在您的管辖范围内")
     current = entities.version_of(household)
     submitted = values.get("household_version", "")
+    if instance.form_id == xforms.CLUE:
+        submitted = current  # the household's facts are not what a clue is about
     submission = FieldSubmission.objects.create(
         household=household, region_code=household.region_code, token=token, user=user,
         form_id=instance.form_id, form_version=instance.version[:32], instance_id=instance.instance_id,
@@ -224,6 +245,15 @@ def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Rece
         _add_media(submission, household, user, media)
         return Received(submission, True, "已接收：该户信息在您上次同步后有变更，本次记录待村里核对后入库")
     check_uploads([(Attachment.Kind.PHOTO, f) for f in media])
+    if instance.form_id == xforms.CLUE:
+        try:
+            submission.clue = report_clue(user=user, household=household, source=Source.CADRE,
+                                          summary=values.get("summary", ""),
+                                          uploads=[(Attachment.Kind.PHOTO, f) for f in media])  # fmt: skip
+        except PermissionDenied as exc:
+            raise Refused(403, str(exc)) from exc
+        submission.save()
+        return Received(submission, True, "已接收，线索已报送到线索库")
     try:
         visit = assistance.record_visit(
             user=user, household=household, visited_on=_visited_on(values.get("visited_on", "")),
@@ -235,6 +265,68 @@ def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Rece
     submission.visit = visit
     submission.save()
     return Received(submission, True, "已接收，走访记录已入库")
+
+
+# ---- conflicts ---------------------------------------------------------------------------------------
+
+
+def conflicts_for(user: Any) -> Any:
+    """The conflicts of the households a village, township or county user covers."""
+    if user.role not in OVERSEEING_ROLES:
+        return FieldConflict.objects.none()
+    return FieldConflict.objects.for_user(user)
+
+
+def _kept_photos(submission: FieldSubmission) -> list[File]:
+    return [File(open(m["path"], "rb"), name=m["name"]) for m in submission.media]
+
+
+@transaction.atomic
+def resolve_conflict(*, user: Any, conflict: FieldConflict, apply: bool, reason: str = "") -> FieldConflict:
+    """采用: the phone's visit recorded now through record_visit, as the cadre who made it (the audit
+    line names the user who applied it), against the household's current facts; 不采用: kept with the
+    reason. Either way once: the row is locked and a resolved conflict is refused."""
+    conflict = (
+        FieldConflict.objects.select_for_update().select_related("submission__user", "household")
+        .get(pk=conflict.pk)
+    )  # fmt: skip
+    if user.role not in OVERSEEING_ROLES or not user.covers(conflict.region_code):
+        raise PermissionDenied("当前账号不能处理该户的手机采集冲突")
+    if conflict.resolved_at is not None:
+        raise ValidationError("该冲突已处理，不能重复处理")
+    submission = conflict.submission
+    if apply:
+        values = parse_instance(submission.xml.encode()).values
+        photos = _kept_photos(submission)
+        try:
+            visited_on = _visited_on(values.get("visited_on", ""))
+            submission.visit = assistance.record_visit(
+                user=submission.user, household=conflict.household, visited_on=visited_on,
+                changes_note=values.get("changes_note", ""), notes=values.get("notes", ""),
+                uploads=[(Attachment.Kind.PHOTO, f) for f in photos],
+            )  # fmt: skip
+        except Refused as exc:
+            raise ValidationError(str(exc)) from exc
+        except PermissionDenied as exc:
+            raise ValidationError("采集人已不负责该户，不能按其走访记录入库；请选择不采用并说明原因") from exc
+        finally:
+            for f in photos:
+                f.close()
+        # the photos are the visit's attachments now: the copies kept for the conflict go once committed
+        kept = [Path(m["path"]) for m in submission.media]
+        transaction.on_commit(lambda: [p.unlink(missing_ok=True) for p in kept])
+        submission.media = []
+        submission.status = FieldSubmission.Status.APPLIED
+        conflict.decision = FieldConflict.Decision.APPLIED
+    else:
+        if not reason.strip():
+            raise ValidationError("请填写不采用的原因")
+        submission.status = FieldSubmission.Status.REJECTED
+        conflict.decision, conflict.reason = FieldConflict.Decision.REJECTED, reason.strip()
+    submission.save()
+    conflict.resolved_at, conflict.resolved_by = timezone.now(), user
+    conflict.save()
+    return conflict
 
 
 def status_rows(user: Any) -> list[dict[str, Any]]:

@@ -49,11 +49,13 @@ class FieldToken(models.Model):
 
 @audited()
 class FieldSubmission(HouseholdScoped):
-    """One form instance received from a phone: applied as a visit, or kept as a conflict."""
+    """One form instance received from a phone: applied as a visit or a clue, or kept as a conflict
+    (then applied or not by the village)."""
 
     class Status(models.TextChoices):
         APPLIED = "applied", "已入库"
         CONFLICT = "conflict", "待处理冲突"
+        REJECTED = "rejected", "未采用"
 
     household = models.ForeignKey("registry.Household", models.PROTECT, related_name="field_submissions",
                                   verbose_name="户")  # fmt: skip
@@ -72,6 +74,8 @@ class FieldSubmission(HouseholdScoped):
     status = models.CharField("状态", max_length=16, choices=Status.choices)
     visit = models.OneToOneField("monitoring.Visit", models.PROTECT, null=True, blank=True,
                                  related_name="field_submission", verbose_name="走访记录")  # fmt: skip
+    clue = models.OneToOneField("monitoring.Clue", models.PROTECT, null=True, blank=True,
+                                related_name="field_submission", verbose_name="线索")  # fmt: skip
     # media of a conflict, kept (0600) until the village resolves it: [{"name": ..., "path": ...}]
     media = models.JSONField("媒体文件", default=list, blank=True, encoder=UnicodeJSONEncoder)
     received_at = models.DateTimeField("接收时间", auto_now_add=True)
@@ -92,8 +96,15 @@ class FieldConflict(HouseholdScoped):
     household = models.ForeignKey("registry.Household", models.PROTECT, related_name="field_conflicts",
                                   verbose_name="户")  # fmt: skip
     submission = models.OneToOneField(FieldSubmission, models.PROTECT, related_name="conflict")
+
+    class Decision(models.TextChoices):
+        APPLIED = "applied", "采用"
+        REJECTED = "rejected", "不采用"
+
     submitted_version = models.CharField("手机上的户版本", max_length=24, blank=True)
     current_version = models.CharField("平台上的户版本", max_length=24)
+    decision = models.CharField("处理结果", max_length=16, choices=Decision.choices, blank=True)
+    reason = models.TextField("不采用原因", blank=True)
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="处理人")  # fmt: skip

@@ -7,6 +7,9 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("issue/", views.issue, name="issue"),
     path("tokens/<int:pk>/revoke/", views.revoke, name="revoke"),
+    path("conflicts/", views.conflicts, name="conflicts"),
+    path("conflicts/<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("conflicts/<int:pk>/photos/<int:index>", views.conflict_photo, name="conflict_photo"),
     # the OpenRosa server of one token (the Collect server URL is /field/<token>/)
     path("<str:token>/", views.server, name="server"),
     path("<str:token>/formList", views.form_list, name="form_list"),

@@ -1,6 +1,6 @@
 """The OpenRosa server a phone talks to (/field/<token>/…: formList, the XForm, its manifest, the
 households list, submission) and the web page where a cadre gets the token as a QR code and the village
-sees each cadre's sync status.
+sees each cadre's sync status and resolves the submissions kept as conflicts.
 
 The token is the only credential of the OpenRosa views: no session, no CSRF (a phone has neither), and
 the token never reaches a log (field.logs scrubs it from every record)."""
@@ -18,20 +18,24 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from fangpin.audit.actions import record_sensitive_read
 from fangpin.audit.context import acting_as
 from fangpin.audit.middleware import client_ip
+from fangpin.audit.models import Action, AuditEntry
 from fangpin.common.limits import MB
-from fangpin.web.views import forbidden
+from fangpin.registry.views import _changes as audit_changes  # the household history page's rendering
+from fangpin.web.paging import newest_first
+from fangpin.web.views import forbidden, perform
 
 from . import actions, entities, xforms
-from .models import FieldSubmission, FieldToken
+from .models import FieldConflict, FieldSubmission, FieldToken
 
 OPENROSA = {"X-OpenRosa-Version": "1.0"}
 RESPONSE_NS = "http://openrosa.org/http/response"
@@ -90,7 +94,7 @@ def form_list(request: HttpRequest, row: FieldToken) -> HttpResponse:
     actions.touch(row, request.GET.get("deviceID", ""))
     base = _base(request, row, _token_of(request))
     items = []
-    for form in xforms.xforms():
+    for form in (xforms.xform(form_id) for form_id in actions.forms_for(row.user)):
         items.append(
             f"<xform><formID>{escape(form.form_id)}</formID><name>{escape(form.title)}</name>"
             f"<version>{escape(form.version)}</version><hash>md5:{form.md5}</hash>"
@@ -109,7 +113,7 @@ def _form(form_id: str) -> xforms.XForm:
 
 @openrosa
 def form_xml(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
-    if form_id not in xforms.FORMS:
+    if form_id not in actions.forms_for(row.user):
         return _openrosa_message("没有该表单", 404)
     return HttpResponse(_form(form_id).xml, content_type=XML)
 
@@ -117,7 +121,7 @@ def form_xml(request: HttpRequest, row: FieldToken, form_id: str) -> HttpRespons
 @openrosa
 def manifest(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
     """The form's media: the household list, marked as an entity list (Central's type="entityList")."""
-    if form_id not in xforms.FORMS:
+    if form_id not in actions.forms_for(row.user):
         return _openrosa_message("没有该表单", 404)
     data = entities.households_csv(row.user)
     url = f"{_base(request, row, _token_of(request))}/forms/{form_id}/{ENTITY_LIST}"
@@ -133,7 +137,7 @@ def manifest(request: HttpRequest, row: FieldToken, form_id: str) -> HttpRespons
 def households(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
     """The user's own households, refreshed at every sync; masked: a lost phone shows what a masked
     page would."""
-    if form_id not in xforms.FORMS:
+    if form_id not in actions.forms_for(row.user):
         return _openrosa_message("没有该表单", 404)
     actions.touch(row)
     response = HttpResponse(entities.households_csv(row.user), content_type="text/csv; charset=utf-8")
@@ -178,9 +182,11 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         waiting=Count("submissions", filter=Q(submissions__conflict__resolved_at__isnull=True,
                                               submissions__status=FieldSubmission.Status.CONFLICT)),
     )[:5]  # fmt: skip
+    overseeing = user.role in actions.OVERSEEING_ROLES and user.region_id
     context = {"may_carry": user.role in actions.FIELD_ROLES and user.region_id is not None, "tokens": mine,
-               "status": actions.status_rows(user) if user.role in actions.OVERSEEING_ROLES and user.region_id
-               else None}  # fmt: skip
+               "status": actions.status_rows(user) if overseeing else None,
+               "waiting": actions.conflicts_for(user).filter(resolved_at__isnull=True).count() if overseeing
+               else 0}  # fmt: skip
     return context | extra
 
 
@@ -216,3 +222,69 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     actions.revoke_token(user=request.user, token=token)
     return redirect("field:index")
+
+
+# ---- conflicts ----------------------------------------------------------------------------------------
+
+
+def _answers(submission: FieldSubmission) -> list[dict[str, Any]]:
+    """The phone's answers in the form's own labels; a photo names its kept copy (index into media)."""
+    values = actions.parse_instance(submission.xml.encode()).values
+    kept = {m["name"]: i for i, m in enumerate(submission.media)}
+    labels = dict(_form(submission.form_id).labels) if submission.form_id in xforms.FORMS else {}
+    out = []
+    for name, label in labels.items():
+        value = values.get(name, "")
+        if name == "household":
+            value = str(submission.household)
+        out.append({"label": label, "value": value, "photo": kept.pop(value, None)})
+    # a file Collect sent that no answer names (a second image question of a county's own form)
+    out += [{"label": "其他照片", "value": name, "photo": i} for name, i in kept.items()]
+    return out
+
+
+def _changes_since(conflict: FieldConflict) -> list[tuple[AuditEntry, list[tuple[str, object, object]]]]:
+    """The register's audit entries about the household after the version the phone had."""
+    after = int(conflict.submitted_version) if conflict.submitted_version.isdigit() else 0
+    entries = AuditEntry.objects.filter(
+        household_id=conflict.household_id, model__in=entities.REGISTER_MODELS, seq__gt=after,
+        action__in=[Action.CREATE, Action.UPDATE, Action.DELETE],
+    ).order_by("seq")[:100]  # fmt: skip
+    return [(entry, audit_changes(entry)) for entry in entries]
+
+
+@login_required
+def conflicts(request: HttpRequest) -> HttpResponse:
+    """手机采集冲突: each waiting submission beside what changed on the household since the phone's copy."""
+    if request.user.role not in actions.OVERSEEING_ROLES:
+        return forbidden(request)
+    scoped = actions.conflicts_for(request.user).select_related(
+        "household__region", "submission__user", "resolved_by"
+    )  # fmt: skip
+    page = newest_first(scoped.filter(resolved_at__isnull=True), request, size=20)
+    rows = [{"conflict": c, "title": _form(c.submission.form_id).title, "answers": _answers(c.submission),
+             "changes": _changes_since(c)} for c in page]  # fmt: skip
+    done = scoped.filter(resolved_at__isnull=False).order_by("-resolved_at")[:20]
+    return render(request, "field/conflicts.html", {"rows": rows, "page": page, "done": done})
+
+
+@login_required
+@require_POST
+def resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    conflict = get_object_or_404(actions.conflicts_for(request.user), pk=pk)
+    apply = request.POST.get("decision") == FieldConflict.Decision.APPLIED
+    return perform(request, lambda: actions.resolve_conflict(
+        user=request.user, conflict=conflict, apply=apply, reason=request.POST.get("reason", "")),
+        reverse("field:conflicts"))  # fmt: skip
+
+
+@login_required
+def conflict_photo(request: HttpRequest, pk: int, index: int) -> FileResponse:
+    """A photo a phone sent with a conflict, only inside the user's scope; every view audited."""
+    conflict = get_object_or_404(actions.conflicts_for(request.user).select_related("submission"), pk=pk)
+    media = conflict.submission.media
+    if index >= len(media):
+        raise Http404
+    record_sensitive_read(instance=conflict.submission, field_label="手机采集照片",
+                          household_id=conflict.household_id, region_code=conflict.region_code)  # fmt: skip
+    return FileResponse(open(media[index]["path"], "rb"), as_attachment=True, filename=media[index]["name"])

@@ -15,7 +15,8 @@ from pyxform.xls2xform import convert
 
 SHIPPED = Path(__file__).resolve().parent / "forms"
 # form id → its XLSForm file; the id is also the instance's id attribute (settings sheet form_id)
-FORMS = {"fangpin_visit": "visit.xlsx"}
+VISIT, CLUE = "fangpin_visit", "fangpin_clue"
+FORMS = {VISIT: "visit.xlsx", CLUE: "clue.xlsx"}
 XFORMS_NS = "http://www.w3.org/2002/xforms"
 
 
@@ -25,6 +26,8 @@ class XForm:
     title: str
     version: str
     xml: bytes
+    # question name → its label in the form, for showing a submission's answers in the form's words
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def md5(self) -> str:
@@ -54,7 +57,14 @@ def _converted(path: str, digest: str) -> XForm:
     root = etree.fromstring(xml)
     instance = root.find(f".//{{{XFORMS_NS}}}instance/*")
     title = root.findtext("{http://www.w3.org/1999/xhtml}head/{http://www.w3.org/1999/xhtml}title") or ""
-    return XForm(form_id=instance.get("id"), title=title, version=instance.get("version", ""), xml=xml)
+    labels = []
+    for control in root.find("{http://www.w3.org/1999/xhtml}body").iter():
+        ref, label = control.get("ref", ""), control.find(f"{{{XFORMS_NS}}}label")
+        # a note's label is a template (${...}), not a question: only the questions answered are shown
+        if ref.startswith("/") and label is not None and label.text and len(label) == 0:
+            labels.append((ref.rsplit("/", 1)[1], label.text.strip()))
+    return XForm(form_id=instance.get("id"), title=title, version=instance.get("version", ""), xml=xml,
+                 labels=tuple(labels))  # fmt: skip
 
 
 def xform(form_id: str) -> XForm:

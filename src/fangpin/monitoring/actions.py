@@ -69,7 +69,7 @@ def attach(*, user: Any, household: Household, upload: UploadedFile, kind: str, 
 def report_clue(*, user: Any, household: Household, source: str, summary: str, reporter: str = "",
                 uploads: list[tuple[str, UploadedFile]] = ()) -> Clue:  # fmt: skip
     """Register a self-application, a cadre's report or a hotline entry in the inbox."""
-    _require(user.can("open_cases") and user.covers(household.region_code), "当前账号不能为该户登记线索")
+    _require(user.can("report_clues") and user.covers(household.region_code), "当前账号不能为该户登记线索")
     check_uploads(list(uploads))
     if source == Source.WARNING:
         raise ValidationError("预警线索由规则筛查产生，不能手工登记")

@@ -73,7 +73,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/inbox.html", context)
 
 
-@capability_required("open_cases")
+@capability_required("report_clues")
 def new_clue(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _scoped_household(request, household_id)
     form = ClueForm(request.POST or None, request.FILES or None)

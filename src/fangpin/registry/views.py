@@ -151,6 +151,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cases": household.cases.order_by("-opened_at"),
         "can_open_case": request.user.can("open_cases")
         and not household.cases.filter(status="open").exists(),
+        "can_report_clue": request.user.can("report_clues"),
         "findings": household.findings.filter(status="open")
         .select_related("member")
         .order_by("family", "rule_id"),

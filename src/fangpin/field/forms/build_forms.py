@@ -1,4 +1,4 @@
-"""Writes the shipped XLSForms (visit.xlsx) from the rows below: `python -m fangpin.field.forms.build_forms`.
+"""Writes the shipped XLSForms (visit.xlsx, clue.xlsx) from the rows below: `python -m fangpin.field.forms.build_forms`.
 
 The .xlsx is what a county edits in Excel and replaces (FANGPIN_FIELD_FORMS_DIR); this script keeps the
 shipped one reproducible and reviewable as text."""
@@ -36,6 +36,25 @@ VISIT_SETTINGS = [
     ("入户走访", "fangpin_visit", "2026051801"),
 ]
 
+# 一键报送: a risk the cadre found, sent as a clue of source 干部排查 (fixed by the server, not asked). A
+# clue changes no fact of the register, so the household's version is not carried: it is never a conflict
+CLUE_SURVEY = [
+    ("type", "name", "label", "required", "calculation", "appearance", "constraint", "constraint_message"),
+    ("start", "start", "", "", "", "", "", ""),
+    ("end", "end", "", "", "", "", "", ""),
+    ("deviceid", "deviceid", "", "", "", "", "", ""),
+    ("select_one_from_file households.csv", "household", "报送户", "yes", "", "autocomplete", "", ""),
+    ("calculate", "risks", "", "", "instance('households')/root/item[name=${household}]/risks", "", "", ""),
+    ("note", "household_info", "已有风险类型：${risks}", "", "", "", "", ""),
+    ("text", "summary", "线索内容（发现的情况）", "yes", "", "multiline", "", ""),
+    ("image", "photo", "现场照片（可选）", "", "", "", "", ""),
+    ("geopoint", "location", "位置（可选）", "", "", "", "", ""),
+]  # fmt: skip
+CLUE_SETTINGS = [
+    ("form_title", "form_id", "version"),
+    ("一键报送", "fangpin_clue", "2026120301"),
+]
+
 
 def write(path: Path, survey: list[tuple[str, ...]], settings: list[tuple[str, ...]]) -> Path:
     book = openpyxl.Workbook()
@@ -52,6 +71,7 @@ def write(path: Path, survey: list[tuple[str, ...]], settings: list[tuple[str, .
 
 def main() -> None:
     write(HERE / "visit.xlsx", VISIT_SURVEY, VISIT_SETTINGS)
+    write(HERE / "clue.xlsx", CLUE_SURVEY, CLUE_SETTINGS)
 
 
 if __name__ == "__main__":
