@@ -160,3 +160,17 @@ def write_csv(
             writer.writerow([title])
         writer.writerows(_table(rows, header))
     return path
+
+
+def reports_county() -> list[dict[str, object]]:
+    """The four households the report tests count by hand: H001 and H004 in 东关村, H002 in 西街村
+    (脱贫户), H003 in 柳庄村 of 横水镇; 2, 1, 2 and 3 people."""
+    return (
+        family("H001", VILLAGE_A1, [("张建国", pid(11), "户主", "男"), ("李秀英", pid(22, dt.date(1972, 5, 3)), "配偶", "女")])
+        + family("H002", VILLAGE_A2, [("王强", pid(31, dt.date(1980, 2, 2)), "户主", "男")], household_type="脱贫户")
+        + family("H003", VILLAGE_B1, [("赵敏", pid(42, dt.date(1990, 3, 3)), "户主", "女"),
+                                      ("赵小龙", pid(51, dt.date(2015, 6, 1)), "之子", "男")])
+        + family("H004", VILLAGE_A1, [("陈刚", pid(61, dt.date(1975, 1, 1)), "户主", "男"),
+                                      ("刘芳", pid(72, dt.date(1976, 1, 1)), "配偶", "女"),
+                                      ("陈小明", pid(81, dt.date(2000, 1, 1)), "之子", "男")], household_type="脱贫户")
+    )  # fmt: skip

@@ -25,7 +25,7 @@ from fangpin.registry.models import Household
 from fangpin.reports import actions, briefing, figures, views
 from fangpin.rules.models import Finding, ScreeningRun
 from tests import builders
-from tests.builders import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, family, pid
+from tests.builders import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A1, VILLAGE_A2, VILLAGE_B1
 from tests.conftest import PASSWORD
 
 # The county by hand (period: the last 30 days; last briefing: two days ago):
@@ -42,18 +42,6 @@ from tests.conftest import PASSWORD
 
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-def _rows() -> list[dict[str, object]]:
-    return (
-        family("H001", VILLAGE_A1, [("张建国", pid(11), "户主", "男"), ("李秀英", pid(22, dt.date(1972, 5, 3)), "配偶", "女")])
-        + family("H002", VILLAGE_A2, [("王强", pid(31, dt.date(1980, 2, 2)), "户主", "男")], household_type="脱贫户")
-        + family("H003", VILLAGE_B1, [("赵敏", pid(42, dt.date(1990, 3, 3)), "户主", "女"),
-                                      ("赵小龙", pid(51, dt.date(2015, 6, 1)), "之子", "男")])
-        + family("H004", VILLAGE_A1, [("陈刚", pid(61, dt.date(1975, 1, 1)), "户主", "男"),
-                                      ("刘芳", pid(72, dt.date(1976, 1, 1)), "配偶", "女"),
-                                      ("陈小明", pid(81, dt.date(2000, 1, 1)), "之子", "男")], household_type="脱贫户")
-    )  # fmt: skip
 
 
 MONITORING = {
@@ -88,7 +76,7 @@ def county(regions, tmp_path, county_staff, settings):
     from fangpin.registry.importer import import_register
 
     settings.MEDIA_ROOT = tmp_path / "files"
-    result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", _rows()))
+    result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", builders.reports_county()))
     assert result.ok, [str(p) for p in result.problems]
     h = {x.household_no: x for x in Household.objects.all()}
     for number, fields in MONITORING.items():

@@ -25,7 +25,7 @@ from fangpin.registry.models import Household, Member
 from fangpin.reports import actions, figures, tables
 from fangpin.rules.models import Finding, ScreeningRun
 from tests import builders
-from tests.builders import VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, family, pid
+from tests.builders import VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, pid
 from tests.conftest import PASSWORD
 from tests.test_dossiers import A4_POINTS, embedded_font_files, read_pdf
 
@@ -55,18 +55,6 @@ OUTSIDE_A1 = ("王强", "赵敏", "西街村", "柳庄村", "横水镇")  # what
 
 def _at(month: int, day: int, hour: int = 10) -> dt.datetime:
     return timezone.make_aware(dt.datetime(2026, month, day, hour, 0))
-
-
-def _rows() -> list[dict[str, object]]:
-    return (
-        family("H001", VILLAGE_A1, [("张建国", pid(11), "户主", "男"), ("李秀英", pid(22, dt.date(1972, 5, 3)), "配偶", "女")])
-        + family("H002", VILLAGE_A2, [("王强", pid(31, dt.date(1980, 2, 2)), "户主", "男")], household_type="脱贫户")
-        + family("H003", VILLAGE_B1, [("赵敏", pid(42, dt.date(1990, 3, 3)), "户主", "女"),
-                                      ("赵小龙", pid(51, dt.date(2015, 6, 1)), "之子", "男")])
-        + family("H004", VILLAGE_A1, [("陈刚", pid(61, dt.date(1975, 1, 1)), "户主", "男"),
-                                      ("刘芳", pid(72, dt.date(1976, 1, 1)), "配偶", "女"),
-                                      ("陈小明", pid(81, dt.date(2000, 1, 1)), "之子", "男")], household_type="脱贫户")
-    )  # fmt: skip
 
 
 MONITORING = {
@@ -106,7 +94,7 @@ def county(regions, tmp_path, county_staff, village_cadre):
     from fangpin.registry.importer import import_register
 
     with time_machine.travel(_at(2, 1), tick=True):
-        result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", _rows()))
+        result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", builders.reports_county()))
         assert result.ok, [str(p) for p in result.problems]
         h = {x.household_no: x for x in Household.objects.all()}
         for number, fields in MONITORING.items():

@@ -19,7 +19,7 @@ from fangpin.reports import actions, crosstab, figures
 from fangpin.reports.models import CountDay, HouseholdFact
 from fangpin.rules.models import Finding, ScreeningRun
 from tests import builders
-from tests.builders import VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, family, pid
+from tests.builders import VILLAGE_A1, VILLAGE_A2, VILLAGE_B1
 
 # The county by hand:
 #   H001 东关村 一般农户 边缘易致贫户 2人 因病, risk open, no measure        → risk without measure
@@ -29,18 +29,6 @@ from tests.builders import VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, family, pid
 # Monitored: 3 households, 6 people. Open: 2 (3 people). Eliminated: 1 (3 people).
 # Labour-capable (everyone is 普通劳动力) among open: 2, with a development measure: 1 (H002).
 # Visits: identified 2025-01 so all are overdue, except H002 visited yesterday → overdue 2.
-
-
-def _rows() -> list[dict[str, object]]:
-    return (
-        family("H001", VILLAGE_A1, [("张建国", pid(11), "户主", "男"), ("李秀英", pid(22, dt.date(1972, 5, 3)), "配偶", "女")])
-        + family("H002", VILLAGE_A2, [("王强", pid(31, dt.date(1980, 2, 2)), "户主", "男")], household_type="脱贫户")
-        + family("H003", VILLAGE_B1, [("赵敏", pid(42, dt.date(1990, 3, 3)), "户主", "女"),
-                                      ("赵小龙", pid(51, dt.date(2015, 6, 1)), "之子", "男")])
-        + family("H004", VILLAGE_A1, [("陈刚", pid(61, dt.date(1975, 1, 1)), "户主", "男"),
-                                      ("刘芳", pid(72, dt.date(1976, 1, 1)), "配偶", "女"),
-                                      ("陈小明", pid(81, dt.date(2000, 1, 1)), "之子", "男")], household_type="脱贫户")
-    )  # fmt: skip
 
 
 MONITORING = {
@@ -55,7 +43,7 @@ MONITORING = {
 def county(regions, tmp_path, county_staff):
     from fangpin.registry.importer import import_register
 
-    result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", _rows()))
+    result = import_register(builders.write_xlsx(tmp_path / "register.xlsx", builders.reports_county()))
     assert result.ok, [str(p) for p in result.problems]
     households = {h.household_no: h for h in Household.objects.all()}
     for number, fields in MONITORING.items():
