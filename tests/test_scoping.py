@@ -242,7 +242,7 @@ LISTING_URLS = {
     "reports:tables", "reports:tables_export", "reports:briefing", "reports:briefing_download",
     "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
-    "dossiers:index", "field:index", "field:issue", "field:conflicts",
+    "dossiers:index", "field:index", "field:issue", "field:conflicts", "regimes:index",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
 # (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).

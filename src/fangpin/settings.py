@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "fangpin.reconciliation",
     "fangpin.reports",
     "fangpin.field",
+    "fangpin.regimes",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,8 @@ FANGPIN_RULE_SUSPECT_SHARE = env_float("FANGPIN_RULE_SUSPECT_SHARE", 0.01)
 FANGPIN_RULES_DIR = env_str("FANGPIN_RULES_DIR")
 # the province's identification procedure (steps, owners, limits); monitoring/procedure.toml by default
 FANGPIN_PROCEDURE_FILE = env_str("FANGPIN_PROCEDURE_FILE")
+# the province's own regime files (政策口径: regimes/config/ form), beside or replacing the shipped ones
+FANGPIN_REGIMES_DIR = env_str("FANGPIN_REGIMES_DIR")
 
 # --- jobs (huey: SQLite file beside the database by default, Redis when REDIS_URL is set) ------
 HUEY_IMMEDIATE = env_bool("FANGPIN_JOBS_IMMEDIATE", running_tests())

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fangpin.common.files import check_upload, save_upload, stamped
+from fangpin.regimes.regime import current as current_regime
 from fangpin.registry import facts
 from fangpin.registry.models import Household
 from fangpin.rules import actions as rule_actions
@@ -117,6 +118,7 @@ def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict
     for kind, upload in uploads:
         attach(user=user, household=clue.household, upload=upload, kind=kind, clue=clue)
     clue.outcome, clue.verified_by, clue.verified_at = outcome, user, timezone.now()
+    clue.regime = current_regime().code
     clue.verification_note = note.strip() + (f"\n更新信息：{'；'.join(said)}" if said else "")
     clue.status = Clue.Status.VERIFIED
     clue.save()
@@ -129,7 +131,7 @@ def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict
 
 
 def case_procedure(case: Case):  # type: ignore[no-untyped-def]
-    return procedure(case.kind)
+    return procedure(case.kind, case.regime)
 
 
 def owns(user: Any, case: Case) -> bool:
@@ -161,6 +163,9 @@ def open_case(*, user: Any, household: Household, source: str, proposed_category
     risks = [r for r in risk_types.split("、") if r]
     if not proposed_category or not risks:
         raise ValidationError("请选择拟认定类别和风险类型")
+    regime = current_regime()
+    if proposed_category not in regime.categories:
+        raise ValidationError(f"按{regime.short_label}，拟认定类别应为{'、'.join(regime.categories)}之一")
     if len(risks) > 5:
         raise ValidationError("风险类型最多5项")
     if household.monitoring_category and not household.risk_eliminated:
@@ -176,12 +181,12 @@ def open_case(*, user: Any, household: Household, source: str, proposed_category
             raise ValidationError("只有经入户核查确认有风险的线索可以发起识别程序")
         source, finding = clue.source, clue.finding
     now = timezone.now()
-    steps = procedure(IDENTIFICATION).steps
+    steps = procedure(IDENTIFICATION, regime.code).steps
     verified = clue is not None
     case = _create(
         household=household, region_code=household.region_code, kind=Case.Kind.IDENTIFICATION, source=source,
         finding=finding, proposed_category=proposed_category, risk_types="、".join(risks),
-        green_channel=green_channel, step=steps[2 if verified else 0].code, step_started_at=now, opened_by=user,
+        green_channel=green_channel, regime=regime.code, step=steps[2 if verified else 0].code, step_started_at=now, opened_by=user,
         opened_at=clue.reported_at if verified else now,
     )  # fmt: skip
     _event(case, steps[0].code, CaseEvent.Action.OPENED, user, case.opened_at, note)
@@ -203,9 +208,10 @@ def open_elimination(*, user: Any, household: Household, method: str = "帮扶�
         raise ValidationError("只有风险未消除的监测对象可以发起风险消除")
     elimination.require(household, method)
     now = timezone.now()
-    first = procedure(ELIMINATION).steps[0]
+    regime = current_regime()
+    first = procedure(ELIMINATION, regime.code).steps[0]
     case = _create(
-        household=household, region_code=household.region_code, kind=Case.Kind.ELIMINATION,
+        household=household, region_code=household.region_code, kind=Case.Kind.ELIMINATION, regime=regime.code,
         proposed_category=household.monitoring_category, risk_types=household.risk_types,
         elimination_method=method, step=first.code, step_started_at=now, opened_by=user, opened_at=now,
     )  # fmt: skip

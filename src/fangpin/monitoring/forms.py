@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from fangpin.regimes.regime import current as current_regime
 from fangpin.registry import choices
 
 from .assistance import catalogue
@@ -25,6 +26,8 @@ class OpenCaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         if from_clue:
             del self.fields["source"]
+        # the categories of the regime in force (政策口径): a province's 2026 file may name fewer
+        self.fields["proposed_category"].choices = [(c, c) for c in current_regime().categories]
 
     def clean_risk_types(self) -> str:
         risks = self.cleaned_data["risk_types"]

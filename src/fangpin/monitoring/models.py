@@ -70,6 +70,7 @@ class Clue(HouseholdScoped):
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="核查人")  # fmt: skip
     verified_at = models.DateTimeField("核查时间", null=True, blank=True)
+    regime = models.CharField("核查口径", max_length=16, blank=True)  # fangpin.regimes code at verification
     case = models.ForeignKey("Case", models.SET_NULL, null=True, blank=True, related_name="clues")
 
     class Meta:
@@ -105,6 +106,9 @@ class Case(models.Model):
     risk_types = models.CharField("风险类型", max_length=200, blank=True, help_text="以“、”分隔")
     elimination_method = models.CharField("风险消除方式", max_length=8, blank=True)
     green_channel = models.BooleanField("绿色通道（先帮扶后补程序）", default=False)
+    # the regime (政策口径, fangpin.regimes) the case was opened under: its procedure and categories hold
+    # for the whole case, whatever the county switches to later
+    regime = models.CharField("办理口径", max_length=16, blank=True)
     step = models.CharField("当前环节", max_length=32)
     step_started_at = models.DateTimeField("本环节开始")
     status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)

@@ -85,11 +85,17 @@ def _load(path: str) -> Config:
     )
 
 
-def config() -> Config:
+def config(regime_code: str = "") -> Config:
+    """The procedure of a regime (政策口径): the one a case was opened under, or the one in force today."""
+    from fangpin.regimes.regime import by_code, current
+
+    regime = by_code(regime_code) if regime_code else current()
     return _load(
-        getattr(settings, "FANGPIN_PROCEDURE_FILE", "") or str(Path(__file__).with_name("procedure.toml"))
+        regime.procedure_path
+        or getattr(settings, "FANGPIN_PROCEDURE_FILE", "")
+        or str(Path(__file__).with_name("procedure.toml"))
     )
 
 
-def procedure(kind: str = IDENTIFICATION) -> Procedure:
-    return config().procedures[kind]
+def procedure(kind: str = IDENTIFICATION, regime_code: str = "") -> Procedure:
+    return config(regime_code).procedures[kind]

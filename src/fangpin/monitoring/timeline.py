@@ -54,7 +54,7 @@ def timeline(household: Household) -> list[Event]:
             events.append(Event(c.verified_at, "入户核查", c.get_outcome_display(), c.verification_note,
                                 _name(c.verified_by), link))  # fmt: skip
     for e in CaseEvent.objects.filter(case__household=household).select_related("case", "user"):
-        flow = procedure(e.case.kind)
+        flow = procedure(e.case.kind, e.case.regime)
         label = next((s.label for s in flow.steps if s.code == e.step), e.step)
         events.append(Event(e.at, e.case.get_kind_display(), f"{label} {e.get_action_display()}", e.note,
                             _name(e.user), reverse("monitoring:case", args=[e.case_id])))  # fmt: skip

@@ -309,3 +309,49 @@ class IncomeRecord(models.Model):
 
     def audit_region_code(self) -> str:
         return self.region_code
+
+
+RIGID_COMPONENTS = ("medical", "education", "disability_care")
+
+
+@audited()
+class ExpenditureRecord(models.Model):
+    """A household's rigid expenditure (刚性支出) of one year, beside its IncomeRecord: the other half of the
+    unified income-and-expenditure accounting (收支核算, fangpin.regimes accounting) both the 防止返贫致贫
+    monitoring and 民政's social assistance read since 2026. Amounts are what the household paid itself,
+    after insurance and assistance; empty is unknown, not zero."""
+
+    household = models.ForeignKey(Household, models.CASCADE, related_name="expenditures", verbose_name="户")
+    region_code = models.CharField("区划代码", max_length=12)
+    year = models.PositiveSmallIntegerField("年度")
+    medical = models.DecimalField("医疗支出（个人负担）", **MONEY)
+    education = models.DecimalField("教育支出", **MONEY)
+    disability_care = models.DecimalField("残疾康复护理支出", **MONEY)
+    source = models.CharField("来源", max_length=32, blank=True)  # 入户核查 / 手机采集 / 部门数据 / 导入
+    # the regime's accounting version (Accounting.version) the record was taken under
+    accounting_version = models.CharField("核算口径版本", max_length=16, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["household_id", "-year"]
+        verbose_name = verbose_name_plural = "年度刚性支出"
+        constraints = [
+            models.UniqueConstraint(fields=["household", "year"], name="expenditure_one_per_household_year")
+        ]
+        indexes = [models.Index(fields=["region_code", "year"], name="expenditure_region_year")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年刚性支出（户{self.household_id}）"
+
+    @property
+    def total(self) -> Decimal | None:
+        """The sum of the known items; None when every item is unknown."""
+        known = [getattr(self, name) for name in RIGID_COMPONENTS if getattr(self, name) is not None]
+        return sum(known, Decimal(0)) if known else None
+
+    def audit_household_id(self) -> int:
+        return self.household_id
+
+    def audit_region_code(self) -> str:
+        return self.region_code

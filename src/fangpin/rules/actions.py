@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from fangpin.audit.actions import jsonable, record
 from fangpin.audit.models import Action
+from fangpin.regimes.regime import regime_for
 from fangpin.registry.models import Household, IncomeRecord
 
 from .catalogue import Rule, load_catalogue
@@ -26,9 +27,11 @@ from .snapshot import write_snapshot
 Progress = Callable[[int, int | None], None]
 
 
-def enabled_rules() -> list[Rule]:
+def enabled_rules(as_of: dt.date | None = None) -> list[Rule]:
+    """The rules switched on that apply under the regime in force on `as_of` (today by default)."""
     switched_off = set(RuleSetting.objects.filter(enabled=False).values_list("rule_id", flat=True))
-    return [rule for rule in load_catalogue() if rule.id not in switched_off]
+    regime = regime_for(as_of)
+    return [rule for rule in load_catalogue() if rule.id not in switched_off and regime.applies(rule)]
 
 
 def run_parameters(rules: list[Rule], as_of: dt.date, province_code: str) -> dict[str, Any]:
@@ -50,10 +53,11 @@ def run_screening(
     """Snapshot the register, run every enabled rule on the engine, and file the findings."""
     started = time.perf_counter()
     as_of = as_of or timezone.localdate()
-    rules = enabled_rules() if rules is None else rules
+    rules = enabled_rules(as_of) if rules is None else rules
     province = settings.FANGPIN_PROVINCE_CODE
     values = run_parameters(rules, as_of, province)
     run = ScreeningRun.objects.create(engine=engine, as_of=as_of, province_code=province,
+                                      regime=regime_for(as_of, province).code,
                                       parameters=jsonable(values))  # fmt: skip
     snapshot = settings.DATA_DIR / "screening" / f"run-{run.pk}"
     try:

@@ -83,6 +83,8 @@ class Rule:
         ""  # "" (the same problem while it lasts), "year" (per income year), "as_of_year" (per run year)
     )
     examples: tuple[Example, ...] = ()
+    # the regimes (政策口径, fangpin.regimes) the rule runs under; empty: every regime
+    regimes: tuple[str, ...] = ()
     file: str = ""
 
     @property
@@ -138,6 +140,7 @@ def _rule(data: dict[str, Any], file: str) -> Rule:
         for example in data.pop("example", [])
     )
     data["evidence"] = tuple(data.get("evidence", ()))
+    data["regimes"] = tuple(str(code) for code in data.get("regimes", ()))
     rule = Rule(**data, examples=examples, file=file)
     if rule.family not in FAMILIES or rule.severity not in SEVERITIES or rule.level not in LEVELS:
         raise CatalogueError(

@@ -128,6 +128,7 @@ class ScreeningRun(models.Model):
     engine = models.CharField("引擎", max_length=16)
     as_of = models.DateField("筛查基准日")
     province_code = models.CharField("省份代码", max_length=2)
+    regime = models.CharField("政策口径", max_length=16, blank=True)  # fangpin.regimes code of as_of
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
     people = models.PositiveIntegerField("人数", default=0)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from fangpin.jobs.actions import create_job, enqueue
 from fangpin.jobs.models import Kind
+from fangpin.regimes.regime import current as current_regime
 from fangpin.web import summary
 from fangpin.web.paging import newest_first
 from fangpin.web.views import capability_required, forbidden
@@ -60,6 +61,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     ids = {rule.id for rule in every}
     last_runs = _last_runs(ids, ids - switched_off)
     threshold = suspect_share()
+    regime = current_regime()
     rules = []
     for rule in every:
         run = last_runs.get(rule.id)
@@ -67,6 +69,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             {
                 "rule": rule,
                 "enabled": rule.id not in switched_off,
+                "applies": regime.applies(rule),
                 "open": open_counts.get(rule.id, 0),
                 "run": run,
                 "health": run.health(rule, threshold) if run else None,
@@ -76,6 +79,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     groups = [(family, [r for r in rules if r["rule"].family == family]) for family in FAMILIES]
     suspects = [r for r in rules if r["health"] and r["health"].suspect]
     context = {
+        "regime": regime,
         "groups": groups,
         "latest": latest,
         "total": len(rules),

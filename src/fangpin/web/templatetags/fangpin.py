@@ -28,3 +28,11 @@ def display(value: Any) -> str:
 @register.filter
 def get_item(mapping: dict, key: str) -> Any:
     return mapping.get(key, key)
+
+
+@register.filter
+def regime_label(code: str) -> str:
+    """A stored regime code (Case.regime, …) as its 口径 name."""
+    from fangpin.regimes.regime import label_of
+
+    return label_of(code)
