@@ -55,25 +55,38 @@ def team_token(register, village_cadre):
     return actions.issue_token(user=village_cadre)[1]
 
 
-def test_the_village_team_gets_both_forms_with_their_hashes_and_manifests(team_token, client, issued):
+def test_the_village_team_gets_all_forms_with_their_hashes_and_manifests(team_token, client, issued):
     response = client.get(f"{base(team_token)}/formList")
     forms = etree.fromstring(response.content).findall(f"{{{LIST_NS}}}xform")
     assert [(f.findtext(f"{{{LIST_NS}}}formID"), f.findtext(f"{{{LIST_NS}}}name")) for f in forms] == [
-        ("fangpin_visit", "入户走访"), ("fangpin_clue", "一键报送"),
+        ("fangpin_visit", "入户走访"), ("fangpin_clue", "一键报送"), ("fangpin_verify", "入户核查"),
     ]  # fmt: skip
+    lists = {}
     for form in forms:
         xml = client.get(form.findtext(f"{{{LIST_NS}}}downloadUrl").replace("http://testserver", "")).content
         assert form.findtext(f"{{{LIST_NS}}}hash") == "md5:" + hashlib.md5(xml).hexdigest()
         manifest = etree.fromstring(
             client.get(form.findtext(f"{{{LIST_NS}}}manifestUrl").replace("http://testserver", "")).content
         )
-        (media,) = manifest.findall(f"{{{MANIFEST_NS}}}mediaFile")
-        data = client.get(media.findtext(f"{{{MANIFEST_NS}}}downloadUrl").replace("http://testserver", ""))
-        assert media.findtext(f"{{{MANIFEST_NS}}}hash") == "md5:" + hashlib.md5(data.content).hexdigest()
+        media_files = manifest.findall(f"{{{MANIFEST_NS}}}mediaFile")
+        lists[form.findtext(f"{{{LIST_NS}}}formID")] = [
+            m.findtext(f"{{{MANIFEST_NS}}}filename") for m in media_files
+        ]
+        for media in media_files:
+            data = client.get(
+                media.findtext(f"{{{MANIFEST_NS}}}downloadUrl").replace("http://testserver", "")
+            )
+            assert data.status_code == 200
+            assert media.findtext(f"{{{MANIFEST_NS}}}hash") == "md5:" + hashlib.md5(data.content).hexdigest()
+    assert lists == {"fangpin_visit": ["households.csv"], "fangpin_clue": ["households.csv"],
+                     "fangpin_verify": ["households.csv", "clues.csv"]}  # fmt: skip
+    # a list the form does not read is not served under it
+    assert client.get(f"{base(team_token)}/forms/fangpin_visit/clues.csv").status_code == 404
     clue_form = etree.fromstring(client.get(f"{base(team_token)}/forms/fangpin_clue.xml").content)
     binds = {b.get("nodeset"): b for b in clue_form.iter(f"{{{XF}}}bind")}
     assert binds["/data/summary"].get("required") == "true()" and "/data/household_version" not in binds
-    # a 帮扶责任人 reports what they find at the door (干部排查) too: their phone has both forms
+    # a 帮扶责任人 reports what they find at the door (干部排查) too: their phone has both forms, not the
+    # 入户核查 (verify_clue is the village's and the township's)
     _, token = issued
     forms = etree.fromstring(client.get(f"{base(token)}/formList").content).findall(f"{{{LIST_NS}}}xform")
     assert [f.findtext(f"{{{LIST_NS}}}formID") for f in forms] == ["fangpin_visit", "fangpin_clue"]

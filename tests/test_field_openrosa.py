@@ -18,6 +18,7 @@ import zlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from lxml import etree
 
 from fangpin.accounts.actions import create_user
@@ -27,7 +28,8 @@ from fangpin.field import actions, entities, xforms
 from fangpin.field.logs import FieldTokenFilter
 from fangpin.field.models import FieldConflict, FieldSubmission, FieldToken
 from fangpin.monitoring import assistance
-from fangpin.monitoring.models import Attachment, Visit
+from fangpin.monitoring.actions import report_clue
+from fangpin.monitoring.models import Attachment, Measure, Source, Visit
 from fangpin.registry.models import Household
 from tests import builders
 from tests.conftest import PASSWORD
@@ -124,7 +126,8 @@ def test_form_list_and_manifest_follow_the_openrosa_namespaces(issued, client):
     assert response["Content-Type"].startswith("text/xml")
     root = etree.fromstring(response.content)
     assert root.tag == f"{{{LIST_NS}}}xforms"
-    xform = root.findall(f"{{{LIST_NS}}}xform")[0]  # the visit form first, then 一键报送
+    # the visit form first, then 一键报送 (入户核查: test_field_verify)
+    xform = root.findall(f"{{{LIST_NS}}}xform")[0]
     assert xform.findtext(f"{{{LIST_NS}}}formID") == "fangpin_visit"
     assert xform.findtext(f"{{{LIST_NS}}}name") == "入户走访"
     download = xform.findtext(f"{{{LIST_NS}}}downloadUrl")
@@ -152,12 +155,23 @@ def test_the_list_holds_only_the_users_households_masked(issued, client, village
     assert [r["name"] for r in rows] == [str(h001.pk)]  # paired with H001 only, not H002 of the township
     assert rows[0]["label"] == "张*国（东关村）" and rows[0]["last_visit"] == "未走访"
     assert rows[0]["__version"] == entities.version_of(h001) != "0"
+    assert "i_wage" not in rows[0]  # a 帮扶责任人 does not verify: the phone carries no incomes
     # the village team carries the whole village: H001 only of the three households
     _, village_token = actions.issue_token(user=village_cadre)
     village_rows = households_csv(client, village_token)
     assert [r["name"] for r in village_rows] == [str(h001.pk)]
+    # with a measure due and a clue quoting a name, a phone and an ID number: no list holds them in clear
+    Measure.objects.create(household=h001, region_code=h001.region_code, group="产业帮扶", item="养殖奖补",
+                           start=dt.date(2026, 1, 1), end=timezone.localdate() + dt.timedelta(days=3),
+                           created_by=village_cadre)  # fmt: skip
+    report_clue(user=village_cadre, household=h001, source=Source.HOTLINE,
+                summary="李秀英来电13912345678，身份证140826197001010011，反映张建国受伤")  # fmt: skip
     text = client.get(f"{base(village_token)}/forms/fangpin_visit/households.csv").content.decode()
-    assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", text) and not re.search(
+    text += client.get(f"{base(village_token)}/forms/fangpin_verify/households.csv").content.decode()
+    clues = client.get(f"{base(village_token)}/forms/fangpin_verify/clues.csv").content.decode()
+    assert "养殖奖补" in text and "李*英来电" in clues
+    text += clues
+    assert not re.search(r"(?<!\d)\d{15,17}[\dX]?(?!\d)", text) and not re.search(
         r"(?<!\d)1[3-9]\d{9}(?!\d)", text
     )
     assert "张建国" not in text and "李秀英" not in text

@@ -258,7 +258,7 @@ ROLE_URLS: dict[str, str] = {
 # unknown or revoked token is refused (403) on every one, by GET and by POST (test_field_openrosa.py: the
 # token's own households only, scope checked on every submission).
 TOKEN_URLS = {"field:server", "field:form_list", "field:form_xml", "field:manifest", "field:households",
-              "field:submission"}  # fmt: skip
+              "field:clues", "field:submission"}  # fmt: skip
 # Open without logging in, and holding no household data.
 PUBLIC_URLS = {"login", "logout", "api:openapi-json", "api:openapi-view", "api:api-root"}
 # Arguments that are no object id, by converter name.

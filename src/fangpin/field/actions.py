@@ -1,7 +1,8 @@
 """Issuing and revoking a cadre's Collect token, and receiving a phone's submission: applied through
-the same audited action as the web form (assistance.record_visit, actions.report_clue), or, for a visit,
-kept as a conflict when the household changed since the phone's copy, until the village applies it
-(record_visit again, as the cadre who made it) or rejects it with a reason."""
+the same audited action as the web form (assistance.record_visit, actions.report_clue,
+actions.verify_clue), or, for a visit or a verification, kept as a conflict when the household changed
+since the phone's copy, until the village applies it (the same action again, as the official who made
+it; for a verification with a choice per fact changed on both sides) or rejects it with a reason."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ from fangpin.accounts.roles import Role
 from fangpin.common.crypto import cipher
 from fangpin.common.files import save_upload, stamped
 from fangpin.monitoring import assistance
-from fangpin.monitoring.actions import attach, check_uploads, report_clue
-from fangpin.monitoring.models import Attachment, Source
+from fangpin.monitoring.actions import attach, check_uploads, report_clue, verify_clue
+from fangpin.monitoring.models import Attachment, Clue, Outcome, Source
 from fangpin.registry.models import Household
 
-from . import entities, xforms
+from . import entities, verification, xforms
 from .models import FieldConflict, FieldSubmission, FieldToken
 
 FIELD_ROLES = assistance.VISITING_ROLES  # who may carry a phone with households on it
@@ -152,18 +153,24 @@ def parse_instance(xml: bytes) -> Instance:
     return Instance(root.get("id", ""), root.get("version", ""), instance_id, values)
 
 
+# the capability each form's action asks for (report_clue's, verify_clue's rule): a phone never offers a
+# form whose every submission would be refused
+FORM_CAPABILITY = {xforms.CLUE: "report_clues", xforms.VERIFY: "verify_warnings"}
+
+
 def forms_for(user: User) -> list[str]:
-    """The form ids a user's phone gets: the clue form only for who may register a clue (report_clue's
-    rule), so a phone never offers a form whose every submission would be refused."""
-    return [f for f in xforms.FORMS if f != xforms.CLUE or user.can("report_clues")]
+    """The form ids a user's phone gets."""
+    return [f for f in xforms.FORMS if f not in FORM_CAPABILITY or user.can(FORM_CAPABILITY[f])]
 
 
 def _record_links(submission: FieldSubmission) -> dict[str, Any]:
-    """The record a submission's photos belong to, once it is one (a visit or a clue)."""
+    """The record a submission's photos belong to, once it is one (a visit, a clue, a verified clue)."""
     if submission.visit_id:
         return {"visit": submission.visit}
     if submission.clue_id:
         return {"clue": submission.clue}
+    if submission.verified_clue_id and submission.status == FieldSubmission.Status.APPLIED:
+        return {"clue": submission.verified_clue}
     return {}
 
 
@@ -200,12 +207,36 @@ def _visited_on(text: str) -> dt.date:
         raise Refused(400, "走访日期无效") from exc
 
 
+def _verified_clue(user: User, household: Household, values: dict[str, str]) -> Clue:
+    """The pending clue a verification is about, checked before anything is kept: the household's, in
+    the user's scope, still 待核查; and the answers verify_clue would refuse, refused now (a conflict
+    must hold a verification that can be applied)."""
+    text = values.get("clue", "")
+    clue = None
+    if text.isdigit():
+        # locked: two phones verifying the same clue at once, the second is refused
+        clue = (
+            Clue.objects.for_user(user).select_for_update().filter(pk=int(text), household=household).first()
+        )
+    if clue is None:
+        raise Refused(403, "该线索不是本户的，或不在您的管辖范围内")
+    if clue.status != Clue.Status.PENDING:
+        by = f"由{clue.verified_by}" if clue.verified_by else ""
+        day = f"于{timezone.localtime(clue.verified_at):%Y-%m-%d}" if clue.verified_at else ""
+        raise Refused(409, f"该线索已{day}{by}核查，本次核查未入库；如有新情况请另行报送线索")
+    if values.get("outcome", "") not in Outcome.values:
+        raise Refused(400, "请选择核查结果")
+    if not values.get("verification_note", "").strip():
+        raise Refused(400, "请填写核查情况")
+    return clue
+
+
 @transaction.atomic
 def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Received:
     """One POST of a form instance. The same instance again with identical XML adds its media; with
     different XML it is refused (409). A household outside the user's phone list is refused; one whose
     register facts changed after the phone's copy is kept as a conflict, never applied (a clue changes no
-    fact: it is never one)."""
+    fact: it is never one). A verification of a clue no longer pending is refused, nothing kept."""
     user = token.user
     instance = parse_instance(xml)
     if instance.form_id not in forms_for(user):
@@ -230,11 +261,18 @@ def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Rece
     submitted = values.get("household_version", "")
     if instance.form_id == xforms.CLUE:
         submitted = current  # the household's facts are not what a clue is about
+    clue = None
+    if instance.form_id == xforms.VERIFY:
+        clue = _verified_clue(user, household, values)
+        try:
+            found = verification.diffs(values, household)
+        except verification.BadAnswer as exc:
+            raise Refused(400, str(exc)) from exc
     submission = FieldSubmission.objects.create(
         household=household, region_code=household.region_code, token=token, user=user,
         form_id=instance.form_id, form_version=instance.version[:32], instance_id=instance.instance_id,
         xml_sha256=digest, xml=xml.decode("utf-8", "replace"), device_id=values.get("deviceid", "")[:80],
-        gps=values.get("location", "")[:80], household_version=submitted[:24],
+        gps=values.get("location", "")[:80], household_version=submitted[:24], verified_clue=clue,
         status=FieldSubmission.Status.APPLIED if submitted == current else FieldSubmission.Status.CONFLICT,
     )  # fmt: skip
     touch(token, submission.device_id)
@@ -254,6 +292,14 @@ def receive(*, token: FieldToken, xml: bytes, media: list[UploadedFile]) -> Rece
             raise Refused(403, str(exc)) from exc
         submission.save()
         return Received(submission, True, "已接收，线索已报送到线索库")
+    if instance.form_id == xforms.VERIFY:
+        try:
+            verify_clue(user=user, clue=clue, outcome=values["outcome"], note=values["verification_note"],
+                        changes=verification.with_year(values, verification.changes(found)),
+                        uploads=[(Attachment.Kind.PHOTO, f) for f in media])  # fmt: skip
+        except PermissionDenied as exc:
+            raise Refused(403, str(exc)) from exc
+        return Received(submission, True, "已接收，入户核查已入库")
     try:
         visit = assistance.record_visit(
             user=user, household=household, visited_on=_visited_on(values.get("visited_on", "")),
@@ -281,11 +327,54 @@ def _kept_photos(submission: FieldSubmission) -> list[File]:
     return [File(open(m["path"], "rb"), name=m["name"]) for m in submission.media]
 
 
+def conflict_facts(conflict: FieldConflict) -> list[verification.Diff]:
+    """A verification's facts the phone changed, beside the register now (empty for a visit)."""
+    if conflict.submission.form_id != xforms.VERIFY:
+        return []
+    values = parse_instance(conflict.submission.xml.encode()).values
+    return verification.diffs(values, conflict.household)
+
+
+def _apply_verification(submission: FieldSubmission, conflict: FieldConflict, picks: dict[str, str],
+                        photos: list[File]) -> None:  # fmt: skip
+    """verify_clue as the official who verified: the facts nobody changed since the sync from the phone,
+    each contested one as the village picked; refused whole when a contested fact has no pick (the
+    register changed again after the page was shown)."""
+    clue = Clue.objects.select_for_update().get(pk=submission.verified_clue_id)
+    if clue.status != Clue.Status.PENDING:
+        raise ValidationError("该线索已核查，手机上的这次核查不能再入库，只能选择不采用")
+    values = parse_instance(submission.xml.encode()).values
+    found = verification.diffs(values, conflict.household)
+    unpicked = [d.label for d in found if d.contested and picks.get(d.key) not in (verification.PHONE,
+                                                                                   verification.CURRENT)]  # fmt: skip
+    if unpicked:
+        raise ValidationError(
+            f"请逐项选择采用手机值或保留现值：{'、'.join(unpicked)}（如页面已过期，请刷新）"
+        )
+    try:
+        verify_clue(user=submission.user, clue=clue, outcome=values.get("outcome", ""),
+                    note=values.get("verification_note", ""),
+                    changes=verification.with_year(values, verification.changes(found, picks)),
+                    uploads=[(Attachment.Kind.PHOTO, f) for f in photos])  # fmt: skip
+    except PermissionDenied as exc:
+        raise ValidationError("采集人已不能核查该线索，不能按其核查入库；请选择不采用并说明原因") from exc
+
+    def decision(d: verification.Diff) -> str:
+        if not d.contested:
+            return "同步后台账未变，按手机填报"
+        return "采用手机值" if picks[d.key] == verification.PHONE else "保留现值"
+
+    conflict.fields = [d.shown() | {"decision": decision(d)} for d in found]
+
+
 @transaction.atomic
-def resolve_conflict(*, user: Any, conflict: FieldConflict, apply: bool, reason: str = "") -> FieldConflict:
+def resolve_conflict(*, user: Any, conflict: FieldConflict, apply: bool, reason: str = "",
+                     picks: dict[str, str] | None = None) -> FieldConflict:  # fmt: skip
     """采用: the phone's visit recorded now through record_visit, as the cadre who made it (the audit
-    line names the user who applied it), against the household's current facts; 不采用: kept with the
-    reason. Either way once: the row is locked and a resolved conflict is refused."""
+    line names the user who applied it), against the household's current facts; a verification through
+    verify_clue, each fact changed on both sides as `picks` says ({"h-dangerous_house": "phone" or
+    "current"}); 不采用: kept with the reason. Either way once: the row is locked and a resolved conflict
+    is refused."""
     conflict = (
         FieldConflict.objects.select_for_update().select_related("submission__user", "household")
         .get(pk=conflict.pk)
@@ -299,12 +388,15 @@ def resolve_conflict(*, user: Any, conflict: FieldConflict, apply: bool, reason:
         values = parse_instance(submission.xml.encode()).values
         photos = _kept_photos(submission)
         try:
-            visited_on = _visited_on(values.get("visited_on", ""))
-            submission.visit = assistance.record_visit(
-                user=submission.user, household=conflict.household, visited_on=visited_on,
-                changes_note=values.get("changes_note", ""), notes=values.get("notes", ""),
-                uploads=[(Attachment.Kind.PHOTO, f) for f in photos],
-            )  # fmt: skip
+            if submission.form_id == xforms.VERIFY:
+                _apply_verification(submission, conflict, picks or {}, photos)
+            else:
+                visited_on = _visited_on(values.get("visited_on", ""))
+                submission.visit = assistance.record_visit(
+                    user=submission.user, household=conflict.household, visited_on=visited_on,
+                    changes_note=values.get("changes_note", ""), notes=values.get("notes", ""),
+                    uploads=[(Attachment.Kind.PHOTO, f) for f in photos],
+                )  # fmt: skip
         except Refused as exc:
             raise ValidationError(str(exc)) from exc
         except PermissionDenied as exc:
@@ -312,7 +404,7 @@ def resolve_conflict(*, user: Any, conflict: FieldConflict, apply: bool, reason:
         finally:
             for f in photos:
                 f.close()
-        # the photos are the visit's attachments now: the copies kept for the conflict go once committed
+        # the photos are the visit's (the clue's) attachments now: the copies kept go once committed
         kept = [Path(m["path"]) for m in submission.media]
         transaction.on_commit(lambda: [p.unlink(missing_ok=True) for p in kept])
         submission.media = []

@@ -49,8 +49,8 @@ class FieldToken(models.Model):
 
 @audited()
 class FieldSubmission(HouseholdScoped):
-    """One form instance received from a phone: applied as a visit or a clue, or kept as a conflict
-    (then applied or not by the village)."""
+    """One form instance received from a phone: applied as a visit, a clue or a clue's verification, or
+    kept as a conflict (then applied or not by the village)."""
 
     class Status(models.TextChoices):
         APPLIED = "applied", "已入库"
@@ -76,6 +76,10 @@ class FieldSubmission(HouseholdScoped):
                                  related_name="field_submission", verbose_name="走访记录")  # fmt: skip
     clue = models.OneToOneField("monitoring.Clue", models.PROTECT, null=True, blank=True,
                                 related_name="field_submission", verbose_name="线索")  # fmt: skip
+    # the clue a 入户核查 from the phone is about: a clue reported from a phone (`clue` above) may be
+    # verified from a phone too, and a rejected conflict leaves it for another verification
+    verified_clue = models.ForeignKey("monitoring.Clue", models.PROTECT, null=True, blank=True,
+                                      related_name="field_verifications", verbose_name="核查的线索")  # fmt: skip
     # media of a conflict, kept (0600) until the village resolves it: [{"name": ..., "path": ...}]
     media = models.JSONField("媒体文件", default=list, blank=True, encoder=UnicodeJSONEncoder)
     received_at = models.DateTimeField("接收时间", auto_now_add=True)
@@ -105,6 +109,9 @@ class FieldConflict(HouseholdScoped):
     current_version = models.CharField("平台上的户版本", max_length=24)
     decision = models.CharField("处理结果", max_length=16, choices=Decision.choices, blank=True)
     reason = models.TextField("不采用原因", blank=True)
+    # a verification applied: per fact the phone changed, what was kept ([{"label", "phone", "synced",
+    # "current", "decision"}], in the register's words), so the audit line says which value won
+    fields = models.JSONField("逐项处理", default=list, blank=True, encoder=UnicodeJSONEncoder)
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="处理人")  # fmt: skip

@@ -15,6 +15,15 @@ urlpatterns = [
     path("<str:token>/formList", views.form_list, name="form_list"),
     path("<str:token>/forms/<slug:form_id>.xml", views.form_xml, name="form_xml"),
     path("<str:token>/forms/<slug:form_id>/manifest", views.manifest, name="manifest"),
-    path("<str:token>/forms/<slug:form_id>/households.csv", views.households, name="households"),
+    # the lists a form reads (views.LISTS)
+    path(
+        "<str:token>/forms/<slug:form_id>/households.csv",
+        views.entity_list,
+        {"name": "households.csv"},
+        name="households",
+    ),
+    path(
+        "<str:token>/forms/<slug:form_id>/clues.csv", views.entity_list, {"name": "clues.csv"}, name="clues"
+    ),
     path("<str:token>/submission", views.submission, name="submission"),
 ]

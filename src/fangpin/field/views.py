@@ -21,6 +21,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -31,10 +32,11 @@ from fangpin.audit.middleware import client_ip
 from fangpin.audit.models import Action, AuditEntry
 from fangpin.common.limits import MB
 from fangpin.registry.views import _changes as audit_changes  # the household history page's rendering
+from fangpin.retention.scrub import scrub
 from fangpin.web.paging import newest_first
 from fangpin.web.views import forbidden, perform
 
-from . import actions, entities, xforms
+from . import actions, entities, verification, xforms
 from .models import FieldConflict, FieldSubmission, FieldToken
 
 OPENROSA = {"X-OpenRosa-Version": "1.0"}
@@ -42,7 +44,8 @@ RESPONSE_NS = "http://openrosa.org/http/response"
 LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
 XML = "text/xml; charset=utf-8"
-ENTITY_LIST = "households.csv"
+# the lists a form may read (its jr://file-csv/ instances), each built for the token's user at every sync
+LISTS = {"households.csv": entities.households_csv, "clues.csv": entities.clues_csv}
 
 
 def _openrosa_message(text: str, status: int) -> HttpResponse:
@@ -120,28 +123,33 @@ def form_xml(request: HttpRequest, row: FieldToken, form_id: str) -> HttpRespons
 
 @openrosa
 def manifest(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
-    """The form's media: the household list, marked as an entity list (Central's type="entityList")."""
+    """The form's media: the lists it reads (the households, the pending clues), each marked as an
+    entity list (Central's type="entityList"), so Collect refreshes them at every sync."""
     if form_id not in actions.forms_for(row.user):
         return _openrosa_message("没有该表单", 404)
-    data = entities.households_csv(row.user)
-    url = f"{_base(request, row, _token_of(request))}/forms/{form_id}/{ENTITY_LIST}"
+    files = []
+    for name in _form(form_id).lists:
+        if name not in LISTS:
+            continue  # a county form's own static file is not served from here
+        data = LISTS[name](row.user)
+        url = f"{_base(request, row, _token_of(request))}/forms/{form_id}/{name}"
+        files.append(f'<mediaFile type="entityList"><filename>{escape(name)}</filename>'
+                     f"<hash>md5:{hashlib.md5(data).hexdigest()}</hash><downloadUrl>{url}</downloadUrl></mediaFile>")  # fmt: skip
     body = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="{MANIFEST_NS}"><mediaFile type="entityList">'
-        f"<filename>{ENTITY_LIST}</filename><hash>md5:{hashlib.md5(data).hexdigest()}</hash>"
-        f"<downloadUrl>{url}</downloadUrl></mediaFile></manifest>"
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="{MANIFEST_NS}">{"".join(files)}</manifest>'
     )
     return HttpResponse(body.encode(), content_type=XML)
 
 
 @openrosa
-def households(request: HttpRequest, row: FieldToken, form_id: str) -> HttpResponse:
-    """The user's own households, refreshed at every sync; masked: a lost phone shows what a masked
-    page would."""
-    if form_id not in actions.forms_for(row.user):
+def entity_list(request: HttpRequest, row: FieldToken, form_id: str, name: str) -> HttpResponse:
+    """The user's own households (or their pending clues), refreshed at every sync; masked: a lost phone
+    shows what a masked page would."""
+    if form_id not in actions.forms_for(row.user) or name not in _form(form_id).lists:
         return _openrosa_message("没有该表单", 404)
     actions.touch(row)
-    response = HttpResponse(entities.households_csv(row.user), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{ENTITY_LIST}"'
+    response = HttpResponse(LISTS[name](row.user), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -228,15 +236,25 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _answers(submission: FieldSubmission) -> list[dict[str, Any]]:
-    """The phone's answers in the form's own labels; a photo names its kept copy (index into media)."""
+    """The phone's answers in the form's own labels; a photo names its kept copy (index into media). A
+    verification's facts are not among them: the page shows them per fact, beside the register."""
     values = actions.parse_instance(submission.xml.encode()).values
     kept = {m["name"]: i for i, m in enumerate(submission.media)}
     labels = dict(_form(submission.form_id).labels) if submission.form_id in xforms.FORMS else {}
+    facts = {f.question for f in verification.FACTS}
     out = []
     for name, label in labels.items():
+        if name not in values or name in facts:  # a group's title; a fact
+            continue
         value = values.get(name, "")
         if name == "household":
             value = str(submission.household)
+        elif name == "outcome" and submission.form_id == xforms.VERIFY:
+            value = verification.outcome_label(value) or value
+        elif name == "clue" and submission.verified_clue_id:
+            clue = submission.verified_clue
+            day = timezone.localtime(clue.reported_at)
+            value = f"{clue.get_source_display()}（{day:%Y-%m-%d}登记）：{scrub(clue.summary)}"
         out.append({"label": label, "value": value, "photo": kept.pop(value, None)})
     # a file Collect sent that no answer names (a second image question of a county's own form)
     out += [{"label": "其他照片", "value": name, "photo": i} for name, i in kept.items()]
@@ -259,13 +277,28 @@ def conflicts(request: HttpRequest) -> HttpResponse:
     if request.user.role not in actions.OVERSEEING_ROLES:
         return forbidden(request)
     scoped = actions.conflicts_for(request.user).select_related(
-        "household__region", "submission__user", "resolved_by"
+        "household__region", "submission__user", "submission__verified_clue__verified_by", "resolved_by"
     )  # fmt: skip
     page = newest_first(scoped.filter(resolved_at__isnull=True), request, size=20)
     rows = [{"conflict": c, "title": _form(c.submission.form_id).title, "answers": _answers(c.submission),
-             "changes": _changes_since(c)} for c in page]  # fmt: skip
+             "changes": _changes_since(c), **_verification(c)} for c in page]  # fmt: skip
     done = scoped.filter(resolved_at__isnull=False).order_by("-resolved_at")[:20]
     return render(request, "field/conflicts.html", {"rows": rows, "page": page, "done": done})
+
+
+def _verification(conflict: FieldConflict) -> dict[str, Any]:
+    """A verification's facts: those changed on both sides (the village picks), those only the phone
+    changed (applied as sent); and whether the clue is still pending (else only 不采用)."""
+    submission = conflict.submission
+    if submission.form_id != xforms.VERIFY or submission.verified_clue is None:
+        return {"verification": False}
+    found = actions.conflict_facts(conflict)
+    clue = submission.verified_clue
+    return {
+        "verification": True, "clue": clue, "clue_pending": clue.status == clue.Status.PENDING,
+        "contested": [d.shown() | {"key": d.key} for d in found if d.contested],
+        "unchanged": [d.shown() for d in found if not d.contested],
+    }  # fmt: skip
 
 
 @login_required
@@ -273,8 +306,12 @@ def conflicts(request: HttpRequest) -> HttpResponse:
 def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = get_object_or_404(actions.conflicts_for(request.user), pk=pk)
     apply = request.POST.get("decision") == FieldConflict.Decision.APPLIED
+    # per fact changed on both sides: pick-<key> = phone | current
+    picks = {
+        key.removeprefix("pick-"): value for key, value in request.POST.items() if key.startswith("pick-")
+    }
     return perform(request, lambda: actions.resolve_conflict(
-        user=request.user, conflict=conflict, apply=apply, reason=request.POST.get("reason", "")),
+        user=request.user, conflict=conflict, apply=apply, reason=request.POST.get("reason", ""), picks=picks),
         reverse("field:conflicts"))  # fmt: skip
 
 

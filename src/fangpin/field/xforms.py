@@ -15,8 +15,8 @@ from pyxform.xls2xform import convert
 
 SHIPPED = Path(__file__).resolve().parent / "forms"
 # form id → its XLSForm file; the id is also the instance's id attribute (settings sheet form_id)
-VISIT, CLUE = "fangpin_visit", "fangpin_clue"
-FORMS = {VISIT: "visit.xlsx", CLUE: "clue.xlsx"}
+VISIT, CLUE, VERIFY = "fangpin_visit", "fangpin_clue", "fangpin_verify"
+FORMS = {VISIT: "visit.xlsx", CLUE: "clue.xlsx", VERIFY: "verify.xlsx"}
 XFORMS_NS = "http://www.w3.org/2002/xforms"
 
 
@@ -28,6 +28,8 @@ class XForm:
     xml: bytes
     # question name → its label in the form, for showing a submission's answers in the form's words
     labels: tuple[tuple[str, str], ...] = ()
+    # the CSV lists the form reads (its secondary instances jr://file-csv/<name>), for the manifest
+    lists: tuple[str, ...] = ()
 
     @property
     def md5(self) -> str:
@@ -58,13 +60,20 @@ def _converted(path: str, digest: str) -> XForm:
     instance = root.find(f".//{{{XFORMS_NS}}}instance/*")
     title = root.findtext("{http://www.w3.org/1999/xhtml}head/{http://www.w3.org/1999/xhtml}title") or ""
     labels = []
+    # a note is a read-only input: its label is a message to the official, not a question answered
+    notes = {b.get("nodeset") for b in root.iter(f"{{{XFORMS_NS}}}bind") if b.get("readonly") == "true()"}
     for control in root.find("{http://www.w3.org/1999/xhtml}body").iter():
         ref, label = control.get("ref", ""), control.find(f"{{{XFORMS_NS}}}label")
-        # a note's label is a template (${...}), not a question: only the questions answered are shown
-        if ref.startswith("/") and label is not None and label.text and len(label) == 0:
+        # a note's label may be a template (${...}) too: only the questions answered are shown
+        if ref.startswith("/") and ref not in notes and label is not None and label.text and len(label) == 0:
             labels.append((ref.rsplit("/", 1)[1], label.text.strip()))
+    lists = tuple(
+        src.removeprefix("jr://file-csv/")
+        for i in root.iter(f"{{{XFORMS_NS}}}instance")
+        if (src := i.get("src", "")).startswith("jr://file-csv/")
+    )
     return XForm(form_id=instance.get("id"), title=title, version=instance.get("version", ""), xml=xml,
-                 labels=tuple(labels))  # fmt: skip
+                 labels=tuple(labels), lists=lists)  # fmt: skip
 
 
 def xform(form_id: str) -> XForm:
