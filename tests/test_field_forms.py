@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from lxml import etree
 
 from fangpin.audit.models import AuditEntry
@@ -167,6 +168,10 @@ def test_the_conflict_page_shows_both_sides_inside_the_scope_only(
         assert text in page, text
     # and what changed since the phone's copy, as the household's history page says it
     assert "是否危房户：否 → 是" in page, page
+    # the two versions as the times of the register changes they include, never audit sequence numbers
+    synced = AuditEntry.objects.get(seq=int(conflict.submitted_version)).at
+    assert f"截至{timezone.localtime(synced):%Y-%m-%d %H:%M}的修改" in page
+    assert f"<td>{conflict.current_version}</td>" not in page and "户版本" not in page
     photo = client.get(reverse("field:conflict_photo", args=[conflict.pk, 0]))
     assert photo.status_code == 200 and b"".join(photo.streaming_content) == JPEG
     assert AuditEntry.objects.filter(action="sensitive_read", model="field.FieldSubmission",

@@ -8,13 +8,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import tomllib
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
@@ -92,23 +88,9 @@ def default_income_year() -> int:
     return timezone.localdate().year - 1
 
 
-@lru_cache(maxsize=4)
-def _due_days(path: str) -> int:
-    with open(path, "rb") as fh:
-        return int(tomllib.load(fh)["assistance"]["measures_due_days"])
-
-
 def measures_due_days() -> int:
-    """procedure.toml's [assistance] measures_due_days; a province's own file without the key falls back
-    to the shipped file's value (the window is practice, not policy)."""
-    shipped = Path(procedure.__file__).with_name("procedure.toml")
-    own = getattr(settings, "FANGPIN_PROCEDURE_FILE", "")
-    if own:
-        try:
-            return _due_days(str(own))
-        except KeyError:
-            pass
-    return _due_days(str(shipped))
+    """The procedure's [assistance] measures_due_days (of the regime in force)."""
+    return procedure.config().measures_due_days
 
 
 def due_measures(household_ids: list[int], today: dt.date | None = None) -> dict[int, str]:

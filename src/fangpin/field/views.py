@@ -261,6 +261,19 @@ def _answers(submission: FieldSubmission) -> list[dict[str, Any]]:
     return out
 
 
+def _version_times(conflict: FieldConflict) -> tuple[str, str]:
+    """The two household versions as officials read them: the time of the last register change each
+    includes (a version is the newest audit entry's sequence number, meaningless on a page)."""
+    seqs = [int(v) for v in (conflict.submitted_version, conflict.current_version) if v.isdigit()]
+    times = dict(AuditEntry.objects.filter(seq__in=seqs).values_list("seq", "at"))
+
+    def shown(version: str) -> str:
+        at = times.get(int(version)) if version.isdigit() else None
+        return f"截至{timezone.localtime(at):%Y-%m-%d %H:%M}的修改" if at else "—"
+
+    return shown(conflict.submitted_version), shown(conflict.current_version)
+
+
 def _changes_since(conflict: FieldConflict) -> list[tuple[AuditEntry, list[tuple[str, object, object]]]]:
     """The register's audit entries about the household after the version the phone had."""
     after = int(conflict.submitted_version) if conflict.submitted_version.isdigit() else 0
@@ -281,7 +294,8 @@ def conflicts(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
     page = newest_first(scoped.filter(resolved_at__isnull=True), request, size=20)
     rows = [{"conflict": c, "title": _form(c.submission.form_id).title, "answers": _answers(c.submission),
-             "changes": _changes_since(c), **_verification(c)} for c in page]  # fmt: skip
+             "changes": _changes_since(c), "versions": _version_times(c), **_verification(c)}
+            for c in page]  # fmt: skip
     done = scoped.filter(resolved_at__isnull=False).order_by("-resolved_at")[:20]
     return render(request, "field/conflicts.html", {"rows": rows, "page": page, "done": done})
 

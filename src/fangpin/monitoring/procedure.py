@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 
 IDENTIFICATION, ELIMINATION = "identification", "elimination"
+SHIPPED = Path(__file__).with_name("procedure.toml")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Config:
     risk_measures: dict[str, tuple[str, ...]]
     visit_interval_days: dict[str, int]
     green_channel_risks: tuple[str, ...]
+    measures_due_days: int  # a measure ending (or ended) within these days is 到期 on the phone's list
 
 
 def _procedure(kind: str, data: dict[str, Any]) -> Procedure:
@@ -82,6 +84,10 @@ def _load(path: str) -> Config:
         risk_measures={risk: tuple(groups) for risk, groups in assistance["risk_measures"].items()},
         visit_interval_days={k: int(v) for k, v in data["visits"]["interval_days"].items()},
         green_channel_risks=tuple(data[IDENTIFICATION].get("green_channel_risks", ())),
+        # practice, not policy: a province's own file without the key takes the shipped window
+        measures_due_days=int(
+            assistance.get("measures_due_days", 0) or _load(str(SHIPPED)).measures_due_days
+        ),
     )
 
 
@@ -90,11 +96,7 @@ def config(regime_code: str = "") -> Config:
     from fangpin.regimes.regime import by_code, current
 
     regime = by_code(regime_code) if regime_code else current()
-    return _load(
-        regime.procedure_path
-        or getattr(settings, "FANGPIN_PROCEDURE_FILE", "")
-        or str(Path(__file__).with_name("procedure.toml"))
-    )
+    return _load(regime.procedure_path or getattr(settings, "FANGPIN_PROCEDURE_FILE", "") or str(SHIPPED))
 
 
 def procedure(kind: str = IDENTIFICATION, regime_code: str = "") -> Procedure:
