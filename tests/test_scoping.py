@@ -243,6 +243,7 @@ LISTING_URLS = {
     "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
     "dossiers:index", "field:index", "field:issue", "field:conflicts", "regimes:index",
+    "socialaid:index", "socialaid:lists", "socialaid:export",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
 # (test_income_settings.py, test_rules.py, test_audit.py, test_lockout.py).
@@ -253,6 +254,7 @@ ROLE_URLS: dict[str, str] = {
     "lockouts": "security_admin", "unlock": "security_admin",
     "accounts:users": "system_admin", "accounts:user_new": "system_admin", "accounts:region_picker": "system_admin",
     "reconciliation:upload": "county_admin", "reconciliation:recompare": "county_admin",
+    "socialaid:upload": "county_admin",
 }  # fmt: skip
 # The OpenRosa server of one Collect token (/field/<token>/…): no session, the token is the credential; an
 # unknown or revoked token is refused (403) on every one, by GET and by POST (test_field_openrosa.py: the

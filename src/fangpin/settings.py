@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "fangpin.reconciliation",
     "fangpin.reports",
     "fangpin.field",
+    "fangpin.socialaid",
     "fangpin.regimes",
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("dossiers/", include("fangpin.dossiers.urls")),
     path("reports/", include("fangpin.reports.urls")),
     path("field/", include("fangpin.field.urls")),
+    path("socialaid/", include("fangpin.socialaid.urls")),
     path("regimes/", include("fangpin.regimes.urls")),
     path("api/", api.urls),
 ]

@@ -72,6 +72,9 @@ CAPABILITIES: dict[str, set[Role]] = {
     "review_rectification": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "upload_rosters": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "view_all_rosters": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    # the 民政 low-income list (socialaid): uploaded by 民政's data officer (the department is checked in
+    # socialaid.actions) or the county; compared on the page of those who see the register
+    "manage_social_aid": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
     "manage_rules": {Role.COUNTY_ADMIN},
     "manage_users": {Role.SYSTEM_ADMIN},
     "manage_security": {Role.SECURITY_ADMIN},

@@ -21,7 +21,7 @@ from fangpin.regions.models import Region
 from fangpin.registry.actions import queue_import_path
 from fangpin.registry.models import Household
 
-from . import monitoring
+from . import monitoring, socialaid
 from .faults import IMPORT_FAULT_RULES
 from .generator import COUNTY, TOWNSHIPS, DemoFiles, write_demo_files
 
@@ -71,6 +71,12 @@ def demo_users() -> list[dict[str, str]]:
             "role": Role.DEPARTMENT,
             "department": Department.MEDICAL,
             "full_name": "医保局数据员",
+        },
+        {
+            "username": "dept_minzheng",
+            "role": Role.DEPARTMENT,
+            "department": Department.CIVIL,
+            "full_name": "民政局数据员",
         },
         {"username": "dudao", "role": Role.SUPERVISOR, "region_code": COUNTY[0], "full_name": "省督导组"},
         {"username": "sys_admin", "role": Role.SYSTEM_ADMIN, "full_name": "系统管理员"},
@@ -229,6 +235,9 @@ def build_demo(
             users["cun_demo"],
             [users["bangfu_demo"], users["bangfu_02"], users["bangfu_03"]],
         )
+        # 民政's list last: it is written from the register as the cases left it
+        seeded = socialaid.load(users["dept_minzheng"], out, seed=seed)
+        _say(f"  民政低收入人口名单：两边都有{len(seeded.both)}户，仅本平台监测{len(seeded.fangpin_only)}户")
     users = _ensure_users()
     _say(f"示范县已就绪（用时 {time.monotonic() - started:.0f} 秒）。演示账号（密码均为 {DEMO_PASSWORD}）：")
     for spec in demo_users():

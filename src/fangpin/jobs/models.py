@@ -25,6 +25,7 @@ class Kind(models.TextChoices):
     PRINT_DOSSIERS = "print_dossiers", "批量打印一户一档"  # dossiers: a village's or township's, one job
     RECONCILE = "reconcile", "账账比对"  # reconciliation: a national export compared with the register
     EXPORT_DIFFERENCES = "export_differences", "导出比对差异"
+    IMPORT_SOCIAL_AID = "import_social_aid", "导入民政低收入人口名单"  # socialaid: 民政's low-income list
 
 
 class Status(models.TextChoices):
