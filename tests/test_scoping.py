@@ -229,6 +229,9 @@ OBJECT_URLS: dict[str, str] = {
     "reconciliation:entry": "recon_entry", "reconciliation:check": "recon_entry",
     "dossiers:pdf": "household", "dossiers:archive": "household", "dossiers:batch": "village",
     "field:revoke": "field_token", "field:resolve": "field_conflict", "field:conflict_photo": "field_conflict",
+    "classification:start": "household", "classification:detail": "assessment", "classification:advance": "assessment",
+    "classification:return": "assessment", "classification:close": "assessment", "classification:upload": "assessment",
+    "classification:attachment": "assessment_file",
 }  # fmt: skip
 # Lists and forms that anybody logged in may open: scoped to the user's region, so the village cadre's page
 # never shows another village's household (tests above, test_monitoring.py, test_rectification.py).
@@ -243,6 +246,7 @@ LISTING_URLS = {
     "reports:briefing_template",
     "accounts:password", "reconciliation:index", "reconciliation:export",
     "dossiers:index", "field:index", "field:issue", "field:conflicts", "regimes:index",
+    "classification:list", "classification:progress", "classification:start_village",
     "socialaid:index", "socialaid:lists", "socialaid:export",
 }  # fmt: skip
 # County-wide administration without household data: refused to the village cadre, open to the role named
@@ -254,7 +258,7 @@ ROLE_URLS: dict[str, str] = {
     "lockouts": "security_admin", "unlock": "security_admin",
     "accounts:users": "system_admin", "accounts:user_new": "system_admin", "accounts:region_picker": "system_admin",
     "reconciliation:upload": "county_admin", "reconciliation:recompare": "county_admin",
-    "socialaid:upload": "county_admin",
+    "socialaid:upload": "county_admin", "classification:parameter": "county_admin",
 }  # fmt: skip
 # The OpenRosa server of one Collect token (/field/<token>/…): no session, the token is the credential; an
 # unknown or revoked token is refused (403) on every one, by GET and by POST (test_field_openrosa.py: the
@@ -346,6 +350,8 @@ def world(register, county_staff, department_officer, tmp_path, settings):
         "field_token": _field_token(),  # test_field_openrosa.py
     }  # fmt: skip
     objects["field_conflict"] = _field_conflict(objects["field_token"], other, stored)  # test_field_forms.py
+    # test_classification.py
+    objects["assessment"], objects["assessment_file"] = _assessment(other, county_staff, stored)
     job = objects["job"]
     job.status, job.result_path, job.result_name = "succeeded", str(stored), "台账.xlsx"
     job.save()
@@ -372,6 +378,22 @@ def _recon_entry(household, user):
     Difference.objects.create(entry=entry, comparison=comparison, region_code=household.region_code,
                               field="category", label="监测对象类别", national_value="边缘易致贫户")  # fmt: skip
     return entry
+
+
+def _assessment(household, user, stored):
+    """A classification assessment of 柳庄村 at the village's step, with its evidence file."""
+    from django.utils import timezone
+
+    from fangpin.classification.models import Assessment, AssessmentAttachment
+
+    now = timezone.now()
+    assessment = Assessment.objects.create(household=household, region_code=household.region_code, regime="2026",
+                                           facts_at=now, proposed_class="stable", step="assess", step_started_at=now,
+                                           started_by=user, started_at=now)  # fmt: skip
+    file = AssessmentAttachment.objects.create(household=household, region_code=household.region_code, step="assess",
+                                               assessment=assessment, kind="form", name="评估表.pdf",
+                                               path=str(stored), size=17, uploaded_by=user)  # fmt: skip
+    return assessment, file
 
 
 def _field_token():

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "fangpin.reports",
     "fangpin.field",
     "fangpin.socialaid",
+    "fangpin.classification",
     "fangpin.regimes",
 ]
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("reports/", include("fangpin.reports.urls")),
     path("field/", include("fangpin.field.urls")),
     path("socialaid/", include("fangpin.socialaid.urls")),
+    path("classification/", include("fangpin.classification.urls")),
     path("regimes/", include("fangpin.regimes.urls")),
     path("api/", api.urls),
 ]
