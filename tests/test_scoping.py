@@ -219,6 +219,7 @@ OBJECT_URLS: dict[str, str] = {
     "monitoring:add_measure": "household", "monitoring:end_measure": "measure", "monitoring:visit": "household",
     "monitoring:eliminate": "household", "monitoring:revert": "household", "monitoring:timeline": "household",
     "monitoring:attachment": "attachment", "monitoring:notice": "village",
+    "monitoring:refer": "clue", "monitoring:referral_outcome": "referral", "monitoring:referral_withdraw": "referral",
     "jobs:detail": "job", "jobs:progress": "job", "jobs:download": "job",
     "feeds:detail": "roster", "feeds:mapping": "roster",
     "rectification:batch": "batch", "rectification:export": "batch", "rectification:add_item": "batch",
@@ -238,7 +239,7 @@ OBJECT_URLS: dict[str, str] = {
 LISTING_URLS = {
     "home", "registry:household_list", "registry:id_corrections", "registry:import", "registry:export",
     "api:list_households", "api:list_members", "api:list_cases", "api:list_clues", "api:overdue_visits",
-    "monitoring:list", "monitoring:inbox", "monitoring:monitored", "jobs:list", "rules:findings",
+    "monitoring:list", "monitoring:inbox", "monitoring:monitored", "monitoring:referrals", "jobs:list", "rules:findings",
     "rules:export_findings", "rules:catalogue", "rules:rule", "feeds:list", "feeds:upload", "rectification:ledger",
     "rectification:new_batch", "rectification:list_mapping", "retention:files", "registry:income_policies",
     "reports:dashboard", "reports:households", "reports:crosstab", "reports:crosstab_export",
@@ -349,6 +350,7 @@ def world(register, county_staff, department_officer, tmp_path, settings):
         "recon_entry": _recon_entry(other, county_staff),  # test_reconciliation.py
         "field_token": _field_token(),  # test_field_openrosa.py
     }  # fmt: skip
+    objects["referral"] = _referral(other, county_staff)  # test_referral.py
     objects["field_conflict"] = _field_conflict(objects["field_token"], other, stored)  # test_field_forms.py
     # test_classification.py
     objects["assessment"], objects["assessment_file"] = _assessment(other, county_staff, stored)
@@ -378,6 +380,17 @@ def _recon_entry(household, user):
     Difference.objects.create(entry=entry, comparison=comparison, region_code=household.region_code,
                               field="category", label="监测对象类别", national_value="边缘易致贫户")  # fmt: skip
     return entry
+
+
+def _referral(household, user):
+    """A referral of 柳庄村 to 民政, waiting for 民政's decision."""
+    from django.utils import timezone
+
+    from fangpin.monitoring.models import Referral
+
+    return Referral.objects.create(household=household, region_code=household.region_code, kinds=["低保"],
+                                   reasons={"低保": "人均可支配收入低于低保标准"}, referred_by=user,
+                                   referred_at=timezone.now(), regime="2026")  # fmt: skip
 
 
 def _assessment(household, user, stored):

@@ -75,6 +75,11 @@ CAPABILITIES: dict[str, set[Role]] = {
     # the 民政 low-income list (socialaid): uploaded by 民政's data officer (the department is checked in
     # socialaid.actions) or the county; compared on the page of those who see the register
     "manage_social_aid": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    # 转介民政 (2026 joint intake, monitoring.referral): the verifier refers; 民政's data officer (the
+    # department is checked in monitoring.referral) and the county record 民政's decision back
+    "refer_to_civil_affairs": {Role.COUNTY_ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP, Role.VILLAGE},
+    "record_civil_affairs_outcome": {Role.DEPARTMENT, Role.COUNTY_ADMIN, Role.COUNTY_STAFF},
+    "view_referrals": REGISTER_ROLES | {Role.DEPARTMENT},
     "manage_rules": {Role.COUNTY_ADMIN},
     "manage_users": {Role.SYSTEM_ADMIN},
     "manage_security": {Role.SECURITY_ADMIN},

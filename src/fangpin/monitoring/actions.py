@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from fangpin.common.files import check_upload, save_upload, stamped
 from fangpin.regimes.regime import current as current_regime
-from fangpin.registry import facts
+from fangpin.registry import accounting, facts
 from fangpin.registry.models import Household
 from fangpin.rules import actions as rule_actions
 from fangpin.rules.models import WARNING_FAMILIES, Finding
 
-from . import elimination
+from . import elimination, referral
 from .models import Attachment, Case, CaseEvent, Clue, Objection, Outcome, Source
 from .procedure import ELIMINATION, IDENTIFICATION, Step, config, procedure
 
@@ -103,9 +103,12 @@ def clue_for_finding(finding: Finding, user: Any) -> Clue:
 
 @transaction.atomic
 def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict[str, Any] | None = None,
-                uploads: list[tuple[str, UploadedFile]] = ()) -> Clue:  # fmt: skip
+                uploads: list[tuple[str, UploadedFile]] = (), referral_kinds: list[str] | tuple[str, ...] = (),
+                referral_note: str = "") -> Clue:  # fmt: skip
     """入户核查: the outcome, notes, the household facts found (saved through the register with
-    history) and the photos and forms taken."""
+    history) and the photos and forms taken. Under a regime with a disposable accounting the rigid
+    expenditure found ("e-<item>") is saved too and the 收支核算 is stored once on the clue; under joint
+    intake the verifier may refer the household to 民政 (`referral_kinds`) in the same step."""
     _require(user.can("verify_warnings") and user.covers(clue.region_code), "当前账号不能核查该线索")
     check_uploads(list(uploads))
     if clue.status != Clue.Status.PENDING:
@@ -114,16 +117,26 @@ def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict
         raise ValidationError("请选择核查结果")
     if not note.strip():
         raise ValidationError("请填写核查情况")
-    said = facts.apply(clue.household, changes or {})
+    regime = current_regime()
+    if referral_kinds and not referral.joint(regime):
+        raise ValidationError(f"{regime.short_label}没有转介民政")
+    changes = changes or {}
+    said = facts.apply(clue.household, changes)
+    if any(key.startswith(accounting.EXPENDITURE_PREFIX) for key in changes):
+        said += accounting.apply_expenditure(clue.household, changes, regime=regime)
     for kind, upload in uploads:
         attach(user=user, household=clue.household, upload=upload, kind=kind, clue=clue)
     clue.outcome, clue.verified_by, clue.verified_at = outcome, user, timezone.now()
-    clue.regime = current_regime().code
+    clue.regime = regime.code
+    if regime.accounting.formula == "disposable":
+        clue.accounting = referral.snapshot(accounting.account(clue.household, regime=regime))
     clue.verification_note = note.strip() + (f"\n更新信息：{'；'.join(said)}" if said else "")
     clue.status = Clue.Status.VERIFIED
     clue.save()
     if clue.finding_id:
         rule_actions.record_outcome(finding=clue.finding, user=user, outcome=outcome, note=note[:500])
+    if referral_kinds:
+        referral.refer(user=user, clue=clue, kinds=referral_kinds, note=referral_note)
     return clue
 
 

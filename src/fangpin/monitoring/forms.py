@@ -146,3 +146,75 @@ class VisitForm(UploadsForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.setdefault("visited_on", timezone.localdate())
+
+
+class JointIntakeForm(forms.Form):
+    """统筹监测和转介 (regime with joint intake): what the one verification proposes for both tracks."""
+
+    monitor = forms.BooleanField(
+        label="纳入防止返贫致贫监测（须为“确认有风险”，保存后发起识别程序）", required=False
+    )
+    refer = forms.BooleanField(label="转介民政", required=False)
+    kinds = forms.MultipleChoiceField(label="转介事项", required=False, widget=forms.CheckboxSelectMultiple)
+    referral_note = forms.CharField(label="转介说明（勾选了收支核算未建议的事项时必填）", required=False,
+                                    widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(
+        self, *args: Any, kinds: tuple[str, ...], suggested: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons = dict(suggested)
+        self.fields["kinds"].choices = [(k, k) for k in kinds]
+        # pre-ticked from the accounting's suggestions; the verifier decides
+        self.initial.setdefault("kinds", list(self.reasons))
+        self.initial.setdefault("refer", bool(self.reasons))
+
+    def kind_rows(self) -> list[tuple[Any, str]]:
+        """Each kind's checkbox with the accounting's reason for it ("" when not suggested)."""
+        return [(box, self.reasons.get(box.data["value"], "")) for box in self["kinds"]]
+
+    def referral_kinds(self) -> list[str]:
+        return list(self.cleaned_data["kinds"]) if self.cleaned_data.get("refer") else []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("refer") and not data.get("kinds"):
+            self.add_error("kinds", "勾选了转介民政，请选择转介事项")
+        return data
+
+
+class ReferForm(forms.Form):
+    """转介民政 after the verification (the clue page), from the stored accounting."""
+
+    kinds = forms.MultipleChoiceField(label="转介事项", widget=forms.CheckboxSelectMultiple)
+    note = forms.CharField(label="转介说明（勾选了收支核算未建议的事项时必填）", required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(
+        self, *args: Any, kinds: tuple[str, ...], suggested: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons = dict(suggested)
+        self.fields["kinds"].choices = [(k, k) for k in kinds]
+        self.initial.setdefault("kinds", list(self.reasons))
+
+    def kind_rows(self) -> list[tuple[Any, str]]:
+        return [(box, self.reasons.get(box.data["value"], "")) for box in self["kinds"]]
+
+
+class ReferralOutcomeForm(forms.Form):
+    """民政's decision on a referral: 已纳入 one of its kinds, or 未纳入."""
+
+    result = forms.ChoiceField(label="民政审核结果")
+    decided_on = forms.DateField(
+        label="认定日期", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    note = forms.CharField(label="审核意见（未纳入时必填）", required=False,
+                           widget=forms.Textarea(attrs={"rows": 2, "placeholder": "审核意见（未纳入时必填）"}))  # fmt: skip
+
+    NOT_INCLUDED = "-"
+
+    def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["result"].choices = [(k, f"已纳入{k}") for k in kinds] + [(self.NOT_INCLUDED, "未纳入")]
+        self.initial.setdefault("decided_on", timezone.localdate())

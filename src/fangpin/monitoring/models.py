@@ -71,6 +71,9 @@ class Clue(HouseholdScoped):
                                     related_name="+", verbose_name="核查人")  # fmt: skip
     verified_at = models.DateTimeField("核查时间", null=True, blank=True)
     regime = models.CharField("核查口径", max_length=16, blank=True)  # fangpin.regimes code at verification
+    # the 收支核算 taken at the verification (registry.accounting, as monitoring.referral.snapshot writes it):
+    # one accounting, stored once, read by the identification case and by the referral to 民政 alike
+    accounting = models.JSONField("收支核算", default=dict, blank=True, encoder=UnicodeJSONEncoder)
     case = models.ForeignKey("Case", models.SET_NULL, null=True, blank=True, related_name="clues")
 
     class Meta:
@@ -80,6 +83,63 @@ class Clue(HouseholdScoped):
 
     def __str__(self) -> str:
         return f"{self.household}{self.get_source_display()}线索"
+
+
+@audited()
+class Referral(HouseholdScoped):
+    """转介民政: a household a joint home verification refers to 民政 for 低保, 低保边缘, 特困 or 临时救助
+    (the regime's referral kinds), with the reasons the accounting gave, and 民政's decision recorded back."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待民政审核"
+        INCLUDED = "included", "已纳入"
+        NOT_INCLUDED = "not_included", "未纳入"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    household = models.ForeignKey(
+        "registry.Household", models.PROTECT, related_name="referrals", verbose_name="户"
+    )
+    clue = models.ForeignKey(Clue, models.PROTECT, null=True, blank=True, related_name="referrals",
+                             verbose_name="核查线索")  # fmt: skip
+    kinds = models.JSONField("转介事项", default=list, encoder=UnicodeJSONEncoder)
+    reasons = models.JSONField("转介理由", default=dict, encoder=UnicodeJSONEncoder, help_text="事项 → 理由")
+    suggested = models.JSONField("核算建议事项", default=list, blank=True, encoder=UnicodeJSONEncoder)
+    note = models.TextField("转介说明", blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="转介人"
+    )
+    referred_at = models.DateTimeField("转介时间")
+    regime = models.CharField("转介口径", max_length=16)  # fangpin.regimes code the referral was made under
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    result_kind = models.CharField("纳入事项", max_length=16, blank=True)  # one of `kinds` when 已纳入
+    decided_on = models.DateField("民政认定日期", null=True, blank=True)
+    outcome_note = models.TextField("民政审核意见", blank=True)
+    outcome_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name="结果录入人")  # fmt: skip
+    outcome_at = models.DateTimeField("结果录入时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-referred_at", "id"]
+        verbose_name = verbose_name_plural = "转介民政"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(status="pending"),
+                name="one_pending_referral_per_household",
+            ),
+        ]
+        # the 转介民政 page: WHERE region_code BETWEEN … AND status = … ORDER BY referred_at
+        indexes = [models.Index(fields=["region_code", "status"], name="referral_scope_status")]
+
+    def __str__(self) -> str:
+        return f"{self.household}转介民政（{'、'.join(self.kinds)}）"
+
+    @property
+    def outcome_label(self) -> str:
+        """已纳入低保 / 未纳入 / 待民政审核 / 已撤回, as 民政 and the pages say it."""
+        if self.status == self.Status.INCLUDED:
+            return f"已纳入{self.result_kind}"
+        return self.get_status_display()
 
 
 @audited(exclude=("updated_at",))

@@ -83,6 +83,13 @@ def timeline(household: Household) -> list[Event]:
                             f"{period}{f'，资金{m.funding}元' if m.funding else ''}", _name(m.created_by)))  # fmt: skip
     for v in household.visits.select_related("visitor"):
         events.append(Event(_moment(v.visited_on), "入户走访", v.changes, v.notes, _name(v.visitor)))
+    for r in household.referrals.select_related("referred_by", "outcome_by"):
+        events.append(Event(r.referred_at, "转介民政", "、".join(r.kinds), "；".join(r.reasons.values()),
+                            _name(r.referred_by)))  # fmt: skip
+        if r.outcome_at:
+            events.append(
+                Event(r.outcome_at, "民政审核结果", r.outcome_label, r.outcome_note, _name(r.outcome_by))
+            )
     for r in household.reversions.select_related("by"):
         events.append(Event(r.at, "风险消除回退", r.reason, who=_name(r.by)))
     return sorted(events, key=lambda e: e.at, reverse=True)

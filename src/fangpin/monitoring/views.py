@@ -15,7 +15,10 @@ from django.views.decorators.http import require_POST
 from fangpin.accounts.models import User
 from fangpin.accounts.roles import Role
 from fangpin.audit.actions import record_sensitive_read
+from fangpin.field.entities import mask_name
+from fangpin.regimes.regime import current as current_regime
 from fangpin.regions.models import Region
+from fangpin.registry import accounting
 from fangpin.registry.facts import FactsForm
 from fangpin.registry.models import Household
 from fangpin.rules.models import WARNING_FAMILIES, Finding
@@ -23,20 +26,23 @@ from fangpin.web import summary
 from fangpin.web.paging import by_key, newest_first
 from fangpin.web.views import capability_required, forbidden, perform, submit
 
-from . import actions, assistance, elimination, notice
+from . import actions, assistance, elimination, notice, referral
 from .forms import (
     AdvanceForm,
     AnswerForm,
     ClueForm,
     EliminationForm,
+    JointIntakeForm,
     MeasureForm,
     ObjectionForm,
     OpenCaseForm,
     ReasonForm,
+    ReferForm,
+    ReferralOutcomeForm,
     VerifyForm,
     VisitForm,
 )  # fmt: skip
-from .models import Attachment, Case, Clue, Measure, Objection, Pairing, Visit
+from .models import Attachment, Case, Clue, Measure, Objection, Outcome, Pairing, Referral, Visit
 from .procedure import procedure
 from .timeline import timeline
 
@@ -109,24 +115,155 @@ def clue_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     household = clue.household
     can_verify = clue.status == Clue.Status.PENDING and request.user.can("verify_warnings")
+    regime = current_regime()
     form = VerifyForm(request.POST or None, request.FILES or None) if can_verify else None
-    facts_form = FactsForm(request.POST or None, household=household) if can_verify else None
-    if request.method == "POST" and form is not None and form.is_valid() and facts_form.is_valid():
+    facts_form = (
+        FactsForm(request.POST or None, household=household,
+                  expenditure=regime if regime.accounting.rigid_items else None)
+        if can_verify else None
+    )  # fmt: skip
+    # the 收支核算 as the register holds it now, and what it suggests, before the verifier's changes
+    preview = (
+        accounting.snapshot(accounting.account(household, regime=regime))
+        if can_verify and regime.accounting.formula == "disposable" else None
+    )  # fmt: skip
+    intake_form = (
+        JointIntakeForm(request.POST or None, kinds=regime.joint_intake.referral_kinds,
+                        suggested=[tuple(s) for s in preview["suggested"]] if preview else [])
+        if can_verify and referral.joint(regime) else None
+    )  # fmt: skip
+    valid = (request.method == "POST" and form is not None and form.is_valid() and facts_form.is_valid()
+             and (intake_form is None or intake_form.is_valid()))  # fmt: skip
+    if valid:
 
         def run() -> HttpResponse:
-            actions.verify_clue(user=request.user, clue=clue, outcome=form.cleaned_data["outcome"],
-                                note=form.cleaned_data["note"], changes=facts_form.changed(), uploads=form.uploads())  # fmt: skip
-            messages.success(request, "入户核查已记录")
+            monitor = bool(intake_form and intake_form.cleaned_data["monitor"])
+            if monitor and form.cleaned_data["outcome"] != Outcome.CONFIRMED:
+                raise ValidationError("纳入防止返贫致贫监测须核查结果为“确认有风险”")
+            actions.verify_clue(
+                user=request.user, clue=clue, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"],
+                changes=facts_form.changed(), uploads=form.uploads(),
+                referral_kinds=intake_form.referral_kinds() if intake_form else (),
+                referral_note=intake_form.cleaned_data["referral_note"] if intake_form else "",
+            )  # fmt: skip
+            messages.success(request, "入户核查已记录" + ("，已转介民政" if clue.referrals.exists() else ""))
+            if monitor and request.user.can("open_cases"):
+                return redirect(reverse("monitoring:open", args=[household.pk]) + f"?clue={clue.pk}")
             return redirect("monitoring:clue", pk=clue.pk)
 
         if response := submit(request, form, run):
             return response
+    stored_regime = referral.regime_of(clue)
+    referrals = list(clue.referrals.select_related("referred_by", "outcome_by"))
+    may_refer = (
+        clue.status != Clue.Status.PENDING and stored_regime is not None and referral.joint(stored_regime)
+        and request.user.can(referral.REFER) and request.user.covers(clue.region_code)
+        and not household.referrals.filter(status=Referral.Status.PENDING).exists()
+    )  # fmt: skip
     context = {
         "clue": clue, "household": household, "form": form, "facts_form": facts_form,
-        "attachments": clue.attachments.all(),
+        "intake_form": intake_form, "preview": preview, "regime": regime,
+        "attachments": clue.attachments.all(), "referrals": referrals,
+        "refer_form": ReferForm(kinds=stored_regime.joint_intake.referral_kinds,
+                                suggested=[tuple(s) for s in clue.accounting.get("suggested", [])])
+        if may_refer else None,
         "can_open": clue.status == Clue.Status.VERIFIED and clue.outcome == "confirmed" and request.user.can("open_cases"),
     }  # fmt: skip
     return render(request, "monitoring/clue.html", context)
+
+
+@require_POST
+@capability_required(referral.REFER)
+def refer_clue(request: HttpRequest, pk: int) -> HttpResponse:
+    """转介民政 after the verification, from the accounting stored on it."""
+    clue = get_object_or_404(Clue.objects.for_user(request.user), pk=pk)
+    regime = referral.regime_of(clue)
+    form = ReferForm(request.POST, kinds=regime.joint_intake.referral_kinds if regime else (), suggested=[])
+
+    def run() -> Any:
+        if not form.is_valid():
+            raise ValidationError("请选择转介事项")
+        referral.refer(
+            user=request.user, clue=clue, kinds=form.cleaned_data["kinds"], note=form.cleaned_data["note"]
+        )
+        messages.success(request, "已转介民政")
+
+    return perform(request, run, reverse("monitoring:clue", args=[clue.pk]))
+
+
+# ---- 转介民政 -------------------------------------------------------------------------------------------
+
+
+def _townships_in(user: Any) -> list[tuple[str, str]]:
+    """The townships of the user's scope, for the filter (none for a village: it has one)."""
+    region = referral.civil_region(user) if user.role == Role.DEPARTMENT else user.region
+    if region is None:
+        return []
+    return [
+        (r.code, r.name) for r in Region.objects.filter(level=4).order_by("code") if region.contains(r.code)
+    ]
+
+
+@capability_required(referral.VIEW)
+def referrals(request: HttpRequest) -> HttpResponse:
+    """转介民政: the referrals in scope by township and status, 民政's outcome form, counts by township."""
+    user = request.user
+    if user.role == Role.DEPARTMENT and not referral.is_civil_officer(user):
+        return forbidden(request, PermissionDenied("只有民政部门数据员可以查看转介民政"))
+    scoped = referral.visible(user)
+    townships = _townships_in(user)
+    township = request.GET.get("township", "")
+    rows = scoped.select_related("household__region", "referred_by", "outcome_by", "clue")
+    if township in {code for code, _ in townships}:
+        rows = rows.in_region(Region.objects.get(code=township))
+    else:
+        township = ""
+    status = request.GET.get("status", "pending")
+    if status in Referral.Status.values:
+        rows = rows.filter(status=status)
+    elif status != "all":
+        status = "pending"
+        rows = rows.filter(status=status)
+    page = newest_first(rows, request)
+    kinds = current_regime().joint_intake.referral_kinds or tuple(
+        dict.fromkeys(k for r in scoped.values_list("kinds", flat=True) for k in r)
+    )
+    context = {
+        "page": page, "townships": townships, "township": township, "status": status,
+        "statuses": Referral.Status.choices, "kinds": kinds,
+        "rows": [(r, mask_name(r.household.head_name), ReferralOutcomeForm(kinds=r.kinds, prefix=f"r{r.pk}")
+                  if referral.may_record(user, r) else None, referral.may_withdraw(user, r)) for r in page],
+        "counts": referral.counts_by_township(scoped, kinds),
+    }  # fmt: skip
+    return render(request, "monitoring/referrals.html", context)
+
+
+@require_POST
+@capability_required(referral.RECORD)
+def referral_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(referral.visible(request.user), pk=pk)
+    form = ReferralOutcomeForm(request.POST, kinds=item.kinds, prefix=f"r{item.pk}")
+
+    def run() -> Any:
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[k].label}：{'；'.join(v)}" for k, v in form.errors.items()])
+        result = form.cleaned_data["result"]
+        included = result != ReferralOutcomeForm.NOT_INCLUDED
+        referral.record_outcome(user=request.user, referral=item, included=included,
+                                result_kind=result if included else "", decided_on=form.cleaned_data["decided_on"],
+                                note=form.cleaned_data["note"])  # fmt: skip
+        messages.success(request, f"已录入民政审核结果：{mask_name(item.household.head_name)}户")
+
+    return perform(request, run, reverse("monitoring:referrals") + "?" + request.GET.urlencode())
+
+
+@require_POST
+@capability_required(referral.REFER)
+def referral_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(referral.visible(request.user), pk=pk)
+    return perform(request, lambda: referral.withdraw(user=request.user, referral=item,
+                                                      reason=request.POST.get("reason", "")),
+                   reverse("monitoring:referrals"))  # fmt: skip
 
 
 # ---- cases -----------------------------------------------------------------------------------------

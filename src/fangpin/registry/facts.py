@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.db import transaction
 
 from . import income as income_rules
-from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
+from .models import INCOME_COMPONENTS, ExpenditureRecord, Household, IncomeRecord, Member
 
 HOUSEHOLD_FACTS = ("dangerous_house", "safe_drinking_water", "compliant_self_pay", "no_labour_household")
 MEMBER_FACTS = (
@@ -30,7 +31,9 @@ def _field(model: type, name: str) -> forms.Field:
 class FactsForm(forms.Form):
     """The household's facts, pre-filled; only what the user changes is saved."""
 
-    def __init__(self, *args: Any, household: Household, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, household: Household, expenditure: Any = None, **kwargs: Any) -> None:
+        """`expenditure`: the regime (fangpin.regimes) whose accounting's rigid items a home verification
+        asks for, as "e-<item>" fields of the income year (saved by registry.accounting)."""
         super().__init__(*args, **kwargs)
         self.household = household
         self.members = list(household.members.order_by("id"))
@@ -48,6 +51,16 @@ class FactsForm(forms.Form):
         for name in INCOME_FACTS:
             self.fields[f"i-{name}"] = _field(IncomeRecord, name)
             self.initial[f"i-{name}"] = getattr(self.income, name) if self.income else None
+        self.rigid_items = list(expenditure.accounting.rigid_items) if expenditure is not None else []
+        spent = (
+            household.expenditures.filter(year=self.initial["income_year"]).first()
+            if self.rigid_items
+            else None
+        )
+        for name in self.rigid_items:
+            self.fields[f"e-{name}"] = _field(ExpenditureRecord, name)
+            self.fields[f"e-{name}"].validators.append(MinValueValidator(0))
+            self.initial[f"e-{name}"] = getattr(spent, name) if spent else None
 
     def household_fields(self) -> list[forms.BoundField]:
         return [self[f"h-{name}"] for name in HOUSEHOLD_FACTS]
@@ -57,6 +70,9 @@ class FactsForm(forms.Form):
 
     def income_fields(self) -> list[forms.BoundField]:
         return [self["income_year"], *(self[f"i-{name}"] for name in INCOME_FACTS)]
+
+    def expenditure_fields(self) -> list[forms.BoundField]:
+        return [self[f"e-{name}"] for name in self.rigid_items]
 
     @staticmethod
     def member_labels() -> list[str]:

@@ -14,16 +14,17 @@ from fangpin.audit.actions import household_as_of
 from fangpin.audit.models import Action, AuditEntry
 from fangpin.jobs.models import Job
 from fangpin.monitoring.assistance import plan_problems
+from fangpin.monitoring.models import Clue, Referral
 from fangpin.monitoring.timeline import timeline
 from fangpin.regions.models import Level, Region
 from fangpin.web import summary
 from fangpin.web.views import capability_required, forbidden, submit
 
-from . import actions, choices, faults, income_policy
+from . import accounting, actions, choices, faults, income_policy
 from .filters import INCOME_BANDS, HouseholdFilter, keyset_page
 from .forms import ExportForm, ImportForm, IncomePolicyForm
 from .income import policy_for
-from .models import Household, IncomePolicy, IncomeRecord, Member
+from .models import ExpenditureRecord, Household, IncomePolicy, IncomeRecord, Member
 from .status import guarantees
 
 PAGE_SIZE = 50
@@ -111,14 +112,18 @@ def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
         return []
     labels = FIELD_LABELS.get(entry.model, {})
     return [
-        (labels.get(name, name), (entry.before or {}).get(name), value)
+        (
+            labels.get(name, name),
+            accounting.condensed((entry.before or {}).get(name)),
+            accounting.condensed(value),
+        )
         for name, value in (entry.after or {}).items()
     ]
 
 
 FIELD_LABELS = {
     model._meta.label: {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
-    for model in (Household, Member, IncomeRecord)
+    for model in (Household, Member, IncomeRecord, ExpenditureRecord, Clue, Referral)
 }
 
 
@@ -157,6 +162,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("family", "rule_id"),
         "past": past,
         "timeline": timeline(household),
+        "accounting": accounting.card(household),  # 收支核算 where both accountings apply (2026 regime)
         "last_visit": household.visits.order_by("-visited_on").first(),
         "plan_problems": [p for p in plan_problems(household) if not p.due],
         "can_reveal": request.user.can("reveal_sensitive"),
