@@ -152,15 +152,63 @@ MONITORING_COLUMNS: tuple[Column, ...] = (
     C("信息采集人联系电话", "household.info_collector_phone", "phone"),
 )  # fmt: skip
 
-HEAD_ID_COLUMN = C("户主证件号码", "household.head_id", "id", synonyms=("户主身份证号",))
+HEAD_ID_COLUMN = C("户主证件号码", "household.head_id", "id", synonyms=("户主身份证号", "户主身份证号码"))
 REGION_CODE_COLUMN = C("行政区划代码", "region.code", synonyms=("区划代码", "村代码"), max_length=12)
+
+# --- the population layouts (issue 11 point 4): every rural household, not only the national export's
+# 脱贫户 and 监测户. They hold people, their 户 and their village; no income, no 户类型, no category.
+# Columns the national layouts already know (姓名, 证件号码 = 公民身份号码/身份证号, 与户主关系, 性别,
+# 民族, 出生日期, 联系电话) are read through the national definitions, so every check is the same. The
+# `household.*` targets below are no register fields: the importer takes them off the row (the 户号
+# becomes the household's key, the address and the 村民小组 are kept as the member's other columns).
+POPULATION_FIELDS = {"register_no", "listed_head", "address", "group", "register_category", "cancelled",
+                     "serial", "remark"}  # fmt: skip
+
+HUJI_COLUMNS: tuple[Column, ...] = (
+    C("户号", "household.register_no", synonyms=("户口号", "户籍户号"), max_length=26),  # HJ + 12 + 26 = 40
+    C("所属乡镇/街道", "region.township",
+      synonyms=("所属乡镇(街道)", "乡镇(街道)", "乡镇/街道", "乡镇街道", "所属乡镇", "所属街道(乡镇)")),
+    C("所属村(居)委会", "region.village",
+      synonyms=("村(居)委会", "所属村居委会", "村居委会", "村(居)民委员会", "所属村委会", "村委会", "所属村(社区)")),
+    C("户籍地址", "household.address", synonyms=("住址", "户籍地详址", "户籍详细地址", "户籍地址详址"),
+      max_length=128),
+    C("户籍类别", "household.register_category",
+      synonyms=("户口性质", "户口类别", "户籍性质", "户别", "户口类型"), max_length=16),
+    C("注销状态", "household.cancelled", synonyms=("注销标志", "是否注销", "人员状态", "户籍状态"), max_length=16),
+)  # fmt: skip
+
+ROSTER_COLUMNS: tuple[Column, ...] = (
+    C("序号", "household.serial", synonyms=("编号",), max_length=16),
+    C("组别", "household.group", synonyms=("村民小组", "所在组", "组", "小组", "社"), max_length=32),
+    C("户主姓名", "household.listed_head", synonyms=("户主",)),
+    C("家庭人口", "household.current_size", "int", synonyms=("家庭人口数", "家庭人口（人）", "人口数")),
+    C("备注", "household.remark", synonyms=("说明",), max_length=200),
+)  # fmt: skip
+
+# 户籍类别 of people who are no rural household: a 户籍 export of the county also lists the towns'
+# 非农业 and 集体户 residents, who are left out (counted), never refused. Since the 2014 reform many
+# provinces write only 家庭户/居民户口, which says nothing either way: those rows are taken.
+URBAN_CATEGORIES = frozenset({"非农业", "非农业户口", "非农业家庭户口", "非农业家庭户", "城镇", "城镇户口",
+                              "集体户", "集体户口", "非农业集体户口", "农业集体户口", "集体"})  # fmt: skip
+# the 注销状态 of a person who is no longer registered: 公安 exports mark them instead of dropping them
+CANCELLED_WORDS = ("注销", "死亡", "迁出", "销户")
+# a 居委会/社区 a file names that the region table lacks: an urban neighbourhood, left out (counted)
+URBAN_VILLAGE_SUFFIXES = ("居委会", "居民委员会", "社区")
 
 MEMBER_LAYOUT = PERSON_COLUMNS + INCOME_COLUMNS + CONDITION_COLUMNS
 MONITORING_LAYOUT = PERSON_COLUMNS + INCOME_COLUMNS + CONDITION_COLUMNS + MONITORING_COLUMNS
-ALL_COLUMNS = (*MONITORING_LAYOUT, HEAD_ID_COLUMN, REGION_CODE_COLUMN)
+ALL_COLUMNS = (*MONITORING_LAYOUT, HEAD_ID_COLUMN, REGION_CODE_COLUMN, *HUJI_COLUMNS, *ROSTER_COLUMNS)
 
 LAYOUT_TITLES = {"member": "（自定义）户成员信息", "monitoring": "（自定义）监测对象信息"}
 LAYOUTS = {"member": MEMBER_LAYOUT, "monitoring": MONITORING_LAYOUT}
+# what the import page and the job's result call each layout a file was read as
+LAYOUT_NAMES = {"member": "户成员信息", "monitoring": "监测对象信息", "huji": "户籍人口信息",
+                "roster": "村级花名册"}  # fmt: skip
+POPULATION_LAYOUTS = {"huji", "roster"}
+# prefixes of the 户编号 the population layouts give a household the national export does not hold:
+# visible (an official tells such a 一般农户 from a national household at a glance) and never a national
+# number (those are digits)
+HUJI_PREFIX, ROSTER_PREFIX = "HJ", "HMC"
 
 
 def _build_lookup() -> dict[str, Column]:

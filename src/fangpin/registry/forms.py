@@ -13,7 +13,8 @@ from .models import IncomePolicy
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="文件", help_text="国家系统导出的户成员信息或监测对象信息（.xlsx、.xls、.csv）"
+        label="文件",
+        help_text="国家系统导出的户成员信息、监测对象信息，或户籍人口信息、村级花名册（.xlsx、.xls、.csv）",
     )
     year = forms.IntegerField(
         label="收入年度", required=False, min_value=2015, max_value=2100,

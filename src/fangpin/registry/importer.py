@@ -13,6 +13,10 @@ discards, and no staged rows: nothing is ever half-written.
 
 Only the columns present in the file are compared and written, so a §2 file never clears the
 monitoring fields a §3 file set, and re-importing the same file changes nothing.
+
+The population layouts (户籍人口信息, 村级花名册: registry.population) go the same three steps, with
+their own rows' placement and writes (`_parse_population`, `_apply_population`): they fill only what
+the register lacks and never move anybody; a national file takes people out of the 一般农户 they made.
 """
 
 from __future__ import annotations
@@ -47,8 +51,17 @@ from fangpin.regions.models import Level, Region
 
 from . import faults
 from . import income as income_rules
-from .columns import HEADER_LOOKUP, MONITORING_COLUMNS, Column, header_key
+from .columns import (
+    HEADER_LOOKUP,
+    LAYOUT_NAMES,
+    MONITORING_COLUMNS,
+    POPULATION_FIELDS,
+    POPULATION_LAYOUTS,
+    Column,
+    header_key,
+)
 from .models import INCOME_COMPONENTS, Household, IncomeRecord, Member
+from .population import PopulationRules, is_population_household
 from .rows import Fault, FaultKind, Problem, RowCells, stream_rows
 
 HEADER_SEARCH_ROWS = 12
@@ -58,6 +71,12 @@ MIN_HEADER_MATCHES = 4
 YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*年")
 PHONE_FIELDS = {"phone", "monitoring_contact_phone", "info_collector_phone"}
 ERROR_COLUMN = "错误说明"  # the column our own error workbook adds; ignored on re-upload
+# what a population file may fill on a household it created, when empty; never 户类型 or a category
+POPULATION_HOUSEHOLD_FIELDS = {"current_size", "annual_size", "phone"}
+TARGET_LABELS = {c.target: c.label for c in reversed(HEADER_LOOKUP.values())}  # the first column's label
+# what a population file fills on a person the register already holds, when empty there: the national
+# export's facts (household, relation, name, the recorded faults) are never touched
+FILLABLE_MEMBER_FIELDS = ("gender", "birth_date", "ethnicity", "political_status", "education", "phone")
 
 
 @dataclass
@@ -89,6 +108,9 @@ class ImportResult:
     strict: bool = False
     needs_confirmation: bool = False  # value faults found: nothing written until the user confirms
     moves: int = 0  # people moved from another household (only when moves were confirmed)
+    # people a national file took from the 一般农户 a 户籍/花名册 import had placed them in
+    from_population: int = 0
+    registered: int = 0  # people of a population file the national export already holds (left as they are)
     # seconds spent reading and checking (no lock), and publishing (the one write transaction)
     check_seconds: float = 0.0
     publish_seconds: float = 0.0
@@ -117,6 +139,9 @@ class ImportResult:
             "needs_confirmation": self.needs_confirmation,
             "strict": self.strict,
             "moves": self.moves,
+            "from_population": self.from_population,
+            "registered": self.registered,
+            "layout_name": LAYOUT_NAMES.get(self.layout, ""),
             "check_seconds": round(self.check_seconds, 1),
             "publish_seconds": round(self.publish_seconds, 1),
         }
@@ -148,6 +173,7 @@ class ParsedRow:
     household_faults: dict[str, dict[str, str]] = field(default_factory=dict)
     id_unusable: bool = False  # keyed by 人口编号: the number names nobody
     duplicate_of: int = 0  # the file's earlier row of the same person: this row is not written
+    left_out: bool = False  # a population file's row of no rural person (non-agricultural, cancelled)
 
 
 @dataclass
@@ -159,8 +185,21 @@ class Header:
 
     @property
     def layout(self) -> str:
-        monitoring = {c.target for c in MONITORING_COLUMNS}
-        return "monitoring" if any(c.target in monitoring for _, c in self.columns) else "member"
+        """§3 when a monitoring column is present, §2 when the national 户编号 keys the households; else a
+        population layout: 户籍 by its 户号 or a column only 公安 writes, 村级花名册 by its 户主姓名 or 组别
+        (or a 序号 without 户主证件号码). Any other file is §2 (keyed by 户主证件号码, or missing its 户编号)."""
+        targets = {c.target for _, c in self.columns}
+        if targets & {c.target for c in MONITORING_COLUMNS}:
+            return "monitoring"
+        fields = {target.split(".", 1)[1] for target in targets if target.startswith("household.")}
+        if "household_no" in fields:
+            return "member"
+        if fields & {"register_no", "register_category", "cancelled", "address"}:
+            return "huji"
+        # a 序号 alone does not make a roster of a file keyed by 户主证件号码 (the §2 fallback)
+        if fields & {"listed_head", "group"} or ("serial" in fields and "head_id" not in fields):
+            return "roster"
+        return "member"
 
 
 # --- header --------------------------------------------------------------------------------------
@@ -267,7 +306,13 @@ def find_header(rows: Iterator[tuple[int, list[object]]]) -> Header | None:
             used.add(column.target)
             columns.append((i, column))
     titles = [" ".join(cells.text(v) for v in vals if v is not None) for _, vals in seen[:first]]
-    return Header(number, columns, extras, [*titles, note] if note else titles)
+    header = Header(number, columns, extras, [*titles, note] if note else titles)
+    if header.layout not in POPULATION_LAYOUTS:
+        # a national file's 序号, 备注 or 住址 is no column of its layout: kept as the file wrote it
+        own = [(i, c) for i, c in columns if c.entity == "household" and c.field in POPULATION_FIELDS]
+        header.columns = [(i, c) for i, c in columns if (i, c) not in own]
+        header.extras = sorted([*extras, *((i, labels[i]) for i, _ in own)])
+    return header
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -306,9 +351,18 @@ class _Importer:
         self.allow_moves = allow_moves
         self.cipher = cipher()
         self.policy = income_rules.policy_for(year)
-        villages = Region.objects.filter(level=Level.VILLAGE).select_related("parent")
+        villages = list(Region.objects.filter(level=Level.VILLAGE).select_related("parent"))
         self.villages_by_name = {(v.parent.name if v.parent else "", v.name): v for v in villages}
         self.villages_by_code = {v.code: v for v in villages}
+        self.layout = header.layout
+        # a 户籍 or 花名册 file: only fills what the register lacks, and never moves anybody
+        self.population = (
+            PopulationRules(self.layout, header.columns, header.titles, villages)
+            if self.layout in POPULATION_LAYOUTS
+            else None
+        )
+        self.linked_hashes: set[str] = set()  # people created or moved: their roster rows are linked anew
+        self.left_population: set[int] = set()  # HJ/HMC households a national file took people from
         self.household_signature: dict[str, tuple[int, int]] = {}  # key → (hash of fields, first row)
         self.household_pk: dict[str, int] = {}
         self.head_rows: Counter[str] = Counter()
@@ -324,10 +378,12 @@ class _Importer:
         self.unusable_person_nos: set[str] = set()
         self.divisor_households: set[int] = set()  # pks of the needs_divisor households
         self.checked_faults = 0  # faults the checks found; the writing adds the ones only the register shows
+        self.checked_notes: int | None = None  # likewise the notes
         self.out: _Direct | _Plan = _Direct()
         self.overlay: _Overlay | None = None
-        self.has_income = any(c.entity == "income" for _, c in header.columns)
+        self.has_income = self.population is None and any(c.entity == "income" for _, c in header.columns)
         columns = [c for _, c in header.columns]
+        self.field_of_label = {c.label: c.field for c in columns if c.entity == "member"}
         # the file's columns decide which recorded faults it can confirm or clear
         self.member_labels = {c.label for c in columns if c.entity == "member"}
         self.household_labels = {c.label for c in columns if c.entity in ("household", "income", "region")}
@@ -342,6 +398,8 @@ class _Importer:
         if row.notes:
             self.result.conversions += len(row.notes)
             self.result.notes.extend(row.notes)
+        if self.population is not None:
+            return self._parse_population(row)
         row_faults = list(row.faults)
         head_id = household.pop("head_id", "")
         key = household.pop("household_no", "") or ""
@@ -433,6 +491,87 @@ class _Importer:
         parsed.id_unusable, parsed.duplicate_of = id_unusable, duplicate_of
         return parsed
 
+    def _parse_population(self, row: RowCells) -> ParsedRow:
+        """A 户籍 or 花名册 row: left out when it is no rural person, else placed in its village and 户
+        (registry.population). An ID that names nobody refuses the file: these files have no 人口编号
+        to key such a person by, and a number Excel damaged is reported, never guessed."""
+        assert self.population is not None
+        number, problems = row.number, row.problems
+        household, member = row.parsed["household"], row.parsed["member"]
+        listed = {
+            name: household.pop(name) for name in (*POPULATION_FIELDS, "current_size") if name in household
+        }
+        head_id = household.pop("head_id", "")
+        household.pop("household_no", None)
+        row_faults = list(row.faults)
+        id_fault = next((f for f in row_faults if f.column == faults.ID_COLUMN), None)
+        member_key = ""
+        if id_fault is not None and id_fault.kind in UNUSABLE_FAULTS:
+            problems.append(Problem(number, faults.ID_COLUMN,
+                                    f"{id_fault.message}（户籍、花名册没有人口编号，这一行无法确定是哪一个人）",
+                                    id_fault.col_index))  # fmt: skip
+        elif id_number := member.get("id_number"):
+            member_key = self.cipher.digest(id_number[:18], "id")
+        head_fault = next((f for f in row_faults if f.column == "户主证件号码"), None)
+        head_key = ""
+        if head_id and head_fault is not None and head_fault.kind in UNUSABLE_FAULTS:
+            problems.append(Problem(number, "户主证件号码", f"{head_fault.message}：无法确定是哪一户",
+                                    head_fault.col_index))  # fmt: skip
+        elif head_id:
+            head_key = self.cipher.digest(head_id[:18], "id")
+        placement = self.population.place(
+            number, row.parsed["region"], listed, member, member_key, head_key, problems
+        )
+        if placement.left_out:  # no rural person: neither their problems nor their faults concern the county
+            return ParsedRow(number, "", None, {}, {}, {}, {}, [], left_out=True)
+        if row.notes:
+            self.result.conversions += len(row.notes)
+            self.result.notes.extend(row.notes)
+        member["id_hash"] = member_key
+        key, duplicate_of = placement.key, 0
+        if member_key:
+            if (first := self.seen_ids.get(member_key)) is not None:
+                duplicate_of = first[0]
+                row_faults.append(Fault(number, faults.ID_COLUMN, FaultKind.DUPLICATE,
+                                        f"与第{first[0]}行为同一人（同一人出现两次）"))  # fmt: skip
+                self.late_faults.setdefault(member_key, {})[faults.DUPLICATE_KEY] = {
+                    "kind": FaultKind.DUPLICATE,
+                    "shown": f"户编号{key}（第{number}行）" if key != first[1] else f"第{number}行",
+                }
+            else:
+                self.seen_ids[member_key] = (number, key)
+        if key and member.get("relation") == "户主" and not duplicate_of:
+            if key in self.first_head_row:
+                member["relation"] = ""
+                row_faults.append(
+                    Fault(number, faults.RELATION_COLUMN, FaultKind.EXTRA_HEAD,
+                          f"本户第{self.first_head_row[key]}行已是户主：本行未登记为户主，请核实", shown="户主")
+                )  # fmt: skip
+            else:
+                self.first_head_row[key] = number
+                self.head_name[key] = member.get("name", "")
+        member_faults: dict[str, dict[str, str]] = {}
+        household_faults: dict[str, dict[str, str]] = {}
+        for fault in row_faults:
+            if not faults.FAULT_TYPES[fault.kind].stored or fault.kind in LATE_KINDS:
+                continue
+            target = member_faults if fault.column in self.member_labels else household_faults
+            target[fault.column] = {"kind": fault.kind, "shown": fault.shown}
+        self.result.faults.extend(row_faults)
+        # national household columns a population file may carry (户类型, 监测对象类别): the national export
+        # decides them, so they are kept with the person as the file wrote them and change nothing
+        extra = dict(row.extra) | placement.extra
+        # (and income columns: a 户籍 or 花名册 is no income accounting)
+        for entity, values in (("household", household), ("income", row.parsed["income"])):
+            for name, value in values.items():
+                if name not in POPULATION_HOUSEHOLD_FIELDS and value not in (None, "", [], {}):
+                    extra[TARGET_LABELS.get(f"{entity}.{name}", name)] = str(value)
+        kept = {name: value for name, value in household.items() if name in POPULATION_HOUSEHOLD_FIELDS}
+        parsed = ParsedRow(number, key, placement.region, kept, member, {}, extra, problems)
+        parsed.member_faults, parsed.household_faults = member_faults, household_faults
+        parsed.duplicate_of = duplicate_of
+        return parsed
+
     def _read(self, model: type, where: Q, match: Callable[[Any], bool]) -> list[Any]:
         """Rows as the writing has left them so far. Written at once, that is the database; planned, it is
         the database with what the plan changed or created laid over it (both reach the database only
@@ -448,7 +587,11 @@ class _Importer:
         return find_village(number, data, self.villages_by_code, self.villages_by_name, problems)
 
     def finish_checks(self) -> None:
-        """Households without a 户主: DQ_HEAD_COUNT lists them after the import."""
+        """Households without a 户主: DQ_HEAD_COUNT lists them after the import. A population file's
+        户 may lack its head here because the head sits in a national household: the rule decides."""
+        if self.population is not None:
+            self.result.notes.extend(self.population.note_lines())
+            return
         for key, (_, first_row) in self.household_signature.items():
             if not self.head_rows.get(key):  # several heads are listed row by row (EXTRA_HEAD)
                 message = f"户编号{key}的家庭没有户主"
@@ -468,7 +611,11 @@ class _Importer:
         self.needs_divisor, self.divisor_households = set(), set()
         result = self.result
         result.households, result.members, result.incomes = Counts(), Counts(), Counts()
-        result.moves = result.income_discrepancies = 0
+        result.moves = result.income_discrepancies = result.from_population = result.registered = 0
+        self.linked_hashes, self.left_population = set(), set()
+        if self.checked_notes is None:  # the writing's own notes are made again with each plan
+            self.checked_notes = len(result.notes)
+        del result.notes[self.checked_notes :]
         del result.faults[self.checked_faults :]
         written = 0
         for chunk in staged.chunks():
@@ -500,6 +647,9 @@ class _Importer:
         return changed
 
     def apply(self, rows: list[ParsedRow]) -> None:
+        if self.population is not None:
+            self._apply_population(rows)
+            return
         entries: list[audit.PendingEntry] = []
         first_rows: dict[str, ParsedRow] = {}
         for row in rows:
@@ -657,6 +807,16 @@ class _Importer:
         to_create: list[Member] = []
         updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
         moved: set[int] = set()
+        # people a 户籍 or 花名册 import placed in a 一般农户 of its own: the national export names their
+        # household, so it takes them in without a confirmation (the national export wins)
+        provisional = {
+            pk
+            for pk, number in Household.objects.filter(
+                pk__in={m.household_id for m in (*existing.values(), *corrected.values())}
+            ).values_list("pk", "household_no")
+            if is_population_household(number)
+        }
+        from_population: set[int] = set()
         for row in rows:
             household = households[row.household_key]
             values = dict(row.member)
@@ -678,9 +838,14 @@ class _Importer:
                 member.value_faults = member_faults
                 member.id_fault = _id_fault(member_faults)
                 to_create.append(member)
+                if not row.id_unusable:  # a damaged number matches no roster row
+                    self.linked_hashes.add(digest)
                 continue
             recorded = self._merged(member.value_faults, member_faults, self.member_labels)
-            if member.household_id != household.pk and not self.allow_moves:
+            if member.household_id != household.pk and member.household_id in provisional:
+                from_population.add(member.pk)
+                self.left_population.add(member.household_id)
+            elif member.household_id != household.pk and not self.allow_moves:
                 # never a silent move: the person stays where the register has them, and is listed
                 recorded = member.value_faults | {
                     faults.DUPLICATE_KEY: {
@@ -706,7 +871,11 @@ class _Importer:
             )
             if member.household_id != household.pk:
                 moved.add(member.pk)
-                self.result.moves += 1
+                self.linked_hashes.add(member.id_number_hash)
+                if member.pk in from_population:
+                    self.result.from_population += 1
+                else:
+                    self.result.moves += 1
             for name, value in (("household_id", household.pk), ("region_code", household.region_code)):
                 if getattr(member, name) != value:
                     changed[name] = (getattr(member, name), value)
@@ -733,9 +902,150 @@ class _Importer:
             updates,
             entries,
             lambda m: m.household_id,
-            detail=lambda m: "人员迁移（导入时确认）" if m.pk in moved else "导入更新",
+            detail=lambda m: (
+                "按国家系统导出迁入（原为户籍、花名册登记的一般农户）"
+                if m.pk in from_population
+                else "人员迁移（导入时确认）"
+                if m.pk in moved
+                else "导入更新"
+            ),
         )
         self.result.members.updated += len(updates)
+
+    # -- the population layouts --
+
+    def _apply_population(self, rows: list[ParsedRow]) -> None:
+        """A 户籍 or 花名册 chunk. A person the register holds stays where the national export put them,
+        with every fact it set: only fields empty in the register are filled. A person it lacks joins
+        the file's 户, a 一般农户 created for them (registry.population names it)."""
+        entries: list[audit.PendingEntry] = []
+        rows = [r for r in rows if not r.duplicate_of]
+        hashes = [r.member["id_hash"] for r in rows]
+        wanted = set(hashes)
+        existing = {
+            m.id_number_hash: m
+            for m in self._read(Member, Q(id_number_hash__in=hashes), lambda m: m.id_number_hash in wanted)
+        }
+        new_rows = [r for r in rows if r.member["id_hash"] not in existing]
+        households = self._population_households(new_rows, entries)
+        national = {
+            pk
+            for pk, number in Household.objects.filter(
+                pk__in={m.household_id for m in existing.values()}
+            ).values_list("pk", "household_no")
+            if not is_population_household(number)
+        }
+        split: dict[str, int] = {}  # the file's 户 of which someone sits in a national household: first row
+        to_create: list[Member] = []
+        updates: list[tuple[Member, dict[str, tuple[Any, Any]]]] = []
+        for row in rows:
+            values = dict(row.member)
+            id_number, digest = values.pop("id_number"), values.pop("id_hash")
+            member = existing.get(digest)
+            if member is None:
+                household = households[row.household_key]
+                member = Member(
+                    household_id=household.pk,
+                    region_code=household.region_code,
+                    id_number_enc=self.cipher.encrypt(id_number, "id"),
+                    id_number_hash=digest,
+                    id_number_masked=mask_id(id_number),
+                )
+                self._assign(member, values)
+                member.extra = row.extra
+                member.value_faults = row.member_faults
+                member.id_fault = _id_fault(row.member_faults)
+                to_create.append(member)
+                self.linked_hashes.add(digest)
+                continue
+            if member.household_id in national:
+                self.result.registered += 1
+                split.setdefault(row.household_key, row.number)
+            faulty = {self.field_of_label.get(column) for column in row.member_faults}
+            fill = {
+                name: values[name]
+                for name in FILLABLE_MEMBER_FIELDS
+                if values.get(name) not in (None, "") and name not in faulty and _empty(member, name)
+            }
+            changed = self._assign(member, fill)
+            if added := {k: v for k, v in row.extra.items() if k not in member.extra}:
+                merged = member.extra | added
+                changed["extra"] = (member.extra, merged)
+                member.extra = merged
+            if changed:
+                updates.append((member, changed))
+            else:
+                self.result.members.unchanged += 1
+        new_keys = {r.household_key for r in new_rows}
+        for key, first in split.items():
+            if key in new_keys:
+                self.result.notes.append(
+                    f"第{first}行：本户有人已登记在国家系统导出的户中（保持原户不变），本户其余的人登记为"
+                    f"一般农户{key}，请村里核实国家系统中是否应补录"
+                )
+        head_rows = {
+            households[r.household_key].pk: r.number for r in new_rows if r.member.get("relation") == "户主"
+        }
+        self._make_room_for_heads(to_create, head_rows, entries)
+        self.out.insert(Member, to_create)
+        self._note_insert(Member, to_create)
+        for member in to_create:
+            entries.append(self._create_entry(member, member.household_id))
+        self.result.members.created += len(to_create)
+        self._bulk_update(Member, updates, entries, lambda m: m.household_id,
+                          detail=lambda m: f"{LAYOUT_NAMES[self.layout]}导入：补充空白信息")  # fmt: skip
+        self.result.members.updated += len(updates)
+        self.out.audit(entries)
+
+    def _population_households(
+        self, new_rows: list[ParsedRow], entries: list[audit.PendingEntry]
+    ) -> dict[str, Household | _HouseholdRef]:
+        """The households the chunk's new people join: created as 一般农户 when the register lacks them
+        (a household only these files know), else filled where empty (it is one an earlier 户籍 or
+        花名册 import created: the national export never gives such a number)."""
+        assert self.population is not None
+        first_rows: dict[str, ParsedRow] = {}
+        for row in new_rows:
+            if row.household_key not in self.household_pk:
+                first_rows.setdefault(row.household_key, row)
+        found = {h.household_no: h for h in Household.objects.filter(household_no__in=list(first_rows))}
+        to_create: list[Household] = []
+        updates: list[tuple[Household, dict[str, tuple[Any, Any]]]] = []
+        for key, row in first_rows.items():
+            values = {name: value for name, value in row.household.items() if value not in (None, "")}
+            if size := self.population.sizes.get(key):
+                values["current_size"] = size
+            if head := self.head_name.get(key):
+                values["head_name"] = head
+            household = found.get(key)
+            if household is None:
+                household = Household(household_no=key, region=row.region, region_code=row.region.code,
+                                      household_type="一般农户", value_faults=row.household_faults)  # fmt: skip
+                self._assign(household, values)
+                to_create.append(household)
+                continue
+            fill = {name: value for name, value in values.items() if _empty(household, name)}
+            if changed := self._assign(household, fill):
+                updates.append((household, changed))
+            else:
+                self.result.households.unchanged += 1
+        self.out.insert(Household, to_create)
+        self._note_insert(Household, to_create)
+        for household in to_create:
+            entries.append(self._create_entry(household, household.pk))
+        self.result.households.created += len(to_create)
+        self._bulk_update(Household, updates, entries, lambda h: h.pk,
+                          detail=lambda h: f"{LAYOUT_NAMES[self.layout]}导入：补充空白信息")  # fmt: skip
+        self.result.households.updated += len(updates)
+        by_key: dict[str, Household | _HouseholdRef] = {
+            h.household_no: h for h in (*found.values(), *to_create)
+        }
+        for key, household in by_key.items():
+            self.household_pk[key] = household.pk
+            self.household_code[key] = household.region_code
+        for key in {r.household_key for r in new_rows} - set(by_key):
+            by_key[key] = _HouseholdRef(self.household_pk[key], self.household_code[key])
+        return by_key
 
     def _make_room_for_heads(
         self, members: list[Member], head_rows: dict[int, int], entries: list[audit.PendingEntry]
@@ -839,7 +1149,11 @@ class _Importer:
         """What only the whole file tells: head names whose 户主 row came in a later chunk, and
         per-capita income of households without a 人口数 column (divided by their members)."""
         entries: list[audit.PendingEntry] = []
-        late_heads = [k for k, name in self.head_name.items() if self.applied_head_name.get(k) != name]
+        late_heads = [
+            k
+            for k, name in self.head_name.items()
+            if self.population is None and self.applied_head_name.get(k) != name
+        ]
         if late_heads and self.overlay is not None:
             # every row is checked before the writing, so each household gets its head's name with its
             # first row; should that ever change, the transaction's own reads answer it
@@ -871,6 +1185,34 @@ class _Importer:
         self._bulk_update(IncomeRecord, income_updates, entries, lambda r: r.household_id)
         self._apply_late_faults(entries)
         self.out.audit(entries)
+        self._note_emptied()
+
+    def _note_emptied(self) -> None:
+        """HJ/HMC households whose every member the national export took: kept (a clue, a visit or a
+        roster row may name them, and the register deletes no household on an import), and named for
+        the county to check."""
+        if not self.left_population:
+            return
+        counts = Counter(
+            dict(
+                Household.objects.filter(pk__in=self.left_population)
+                .annotate(n=Count("members"))
+                .values_list("pk", "n")
+            )
+        )
+        if self.overlay is not None:  # the plan's moves are not in the database yet
+            counts.update({pk: self.overlay.members_added[pk] for pk in self.left_population})
+        emptied = sorted(
+            Household.objects.filter(
+                pk__in=[pk for pk in self.left_population if counts[pk] <= 0]
+            ).values_list("household_no", flat=True)
+        )
+        if emptied:
+            shown = "、".join(emptied[:20]) + ("等" if len(emptied) > 20 else "")
+            self.result.notes.append(
+                f"{len(emptied)}户由户籍、花名册登记的一般农户，成员已全部按国家系统导出迁入国家系统的户，"
+                f"原户已无成员（{shown}），请核实"
+            )
 
     def _apply_late_faults(self, entries: list[audit.PendingEntry]) -> None:
         """Faults only a later row shows: a person met twice, a household whose rows disagree."""
@@ -889,6 +1231,13 @@ class _Importer:
                     updates.append((obj, changed))
             household_of = (lambda m: m.household_id) if model is Member else (lambda h: h.pk)
             self._bulk_update(model, updates, entries, household_of)
+
+
+def _empty(obj: Any, name: str) -> bool:
+    """Whether the register holds nothing in the field (a phone: no hash)."""
+    if name in PHONE_FIELDS:
+        return not getattr(obj, f"{name}_hash")
+    return getattr(obj, name) in (None, "")
 
 
 @dataclass(frozen=True)
@@ -1154,6 +1503,7 @@ class _Staged:
     items = chunks
 
 
+LINK_BY_HASH_MAX = 20_000  # people whose roster rows are looked up by hash; more: one pass over the rosters
 PLAN_ATTEMPTS = 2  # plans made before the register changed under both: then the transaction does it all
 
 
@@ -1209,6 +1559,43 @@ def _write(
     result.publish_seconds = time.perf_counter() - started - result.check_seconds
 
 
+def _link_roster_records(hashes: set[str]) -> None:
+    """Department roster rows of the people an import created or moved: linked to them and their present
+    household. A roster read before the person was in the register (the 户籍 file came later) left its
+    rows unmatched, and a moved person's rows would still name the old household; the screening reads
+    rosters through these links, so a 一般农户 only the 户籍 file holds is flagged like anyone else.
+    Roster rows are matched by the keyed hash alone and are no audited register facts."""
+    from fangpin.feeds.models import RosterRecord  # feeds builds on the register, not the reverse
+
+    fields = ("id", "id_hash", "member_id", "household_id", "region_code")
+    records = RosterRecord.objects.only(*fields)
+    if len(hashes) <= LINK_BY_HASH_MAX:
+        wanted = sorted(hashes)
+        found = [
+            r for i in range(0, len(wanted), 500) for r in records.filter(id_hash__in=wanted[i : i + 500])
+        ]
+    else:  # a county's first import: one pass over the rosters beats a query per 500 people
+        found = [r for r in records.iterator(chunk_size=5000) if r.id_hash in hashes]
+    if not found:
+        return
+    wanted = sorted({r.id_hash for r in found})
+    people: dict[str, tuple[int, int, str]] = {}
+    for i in range(0, len(wanted), 500):
+        people.update(
+            (digest, (pk, household, region))
+            for digest, pk, household, region in Member.objects.filter(
+                id_number_hash__in=wanted[i : i + 500]
+            ).values_list("id_number_hash", "id", "household_id", "region_code")
+        )
+    stale = []
+    for record in found:
+        pk, household, region = people.get(record.id_hash, (None, None, ""))
+        if (record.member_id, record.household_id, record.region_code) != (pk, household, region):
+            record.member_id, record.household_id, record.region_code = pk, household, region
+            stale.append(record)
+    RosterRecord.objects.bulk_update(stale, ["member_id", "household_id", "region_code"], batch_size=2000)
+
+
 def _readable(chunks: Iterator[list[RowCells]], result: ImportResult) -> Iterator[list[RowCells]]:
     """The chunks until the file turns out damaged past its header: that refuses it with the reason."""
     try:
@@ -1239,7 +1626,8 @@ def import_register(
     confirmed: bool = True,
     allow_moves: bool = False,
 ) -> ImportResult:
-    """Import a §2 or §3 file. Returns the result; on any problem nothing is written.
+    """Import a §2 or §3 file, or a 户籍/花名册 file of the whole rural population (the layout is
+    decided from the header). Returns the result; on any problem nothing is written.
 
     A file is refused only for what makes it unusable (unreadable, no header, a missing column, a row
     that cannot be placed, a core number that is not a number). Faults of values are imported and
@@ -1263,20 +1651,22 @@ def import_register(
     result.header_row = header.row
     result.layout = header.layout
     result.unknown_columns = [label for _, label in header.extras]
-    present = {c.target for _, c in header.columns}
-    required = {c.target: c for c in HEADER_LOOKUP.values() if c.required}
-    missing = [c for target, c in required.items() if target not in present]
-    if "household.household_no" in {c.target for c in missing} and "household.head_id" in present:
-        missing = [c for c in missing if c.target != "household.household_no"]
-    if "region.code" in present:
-        missing = [c for c in missing if c.entity != "region"]
-    if missing:
-        for column in missing:
-            result.problems.append(Problem(header.row, column.label, "缺少必需的列"))
-        return result
     result.year = year or detect_year(header.titles) or (dt.date.today().year - 1)
-    result.notes.extend(t for t in header.titles if t.startswith("表头为两行"))
     importer = _Importer(header, result.year, result, allow_moves=allow_moves)
+    if importer.population is not None:
+        result.problems += importer.population.missing_columns(header.row)
+    else:
+        present = {c.target for _, c in header.columns}
+        required = {c.target: c for c in HEADER_LOOKUP.values() if c.required}
+        missing = [c for target, c in required.items() if target not in present]
+        if "household.household_no" in {c.target for c in missing} and "household.head_id" in present:
+            missing = [c for c in missing if c.target != "household.household_no"]
+        if "region.code" in present:
+            missing = [c for c in missing if c.entity != "region"]
+        result.problems += [Problem(header.row, column.label, "缺少必需的列") for column in missing]
+    if result.problems:
+        return result
+    result.notes.extend(t for t in header.titles if t.startswith("表头为两行"))
 
     expected = estimate_rows(path)
     total = max(expected - header.row, 0) if expected else None
@@ -1297,6 +1687,7 @@ def import_register(
         for cells_chunk in _readable(chunks, result):
             chunk = [importer.parse(row_cells) for row_cells in cells_chunk]
             result.rows += len(chunk)
+            chunk = [parsed for parsed in chunk if not parsed.left_out]
             for parsed in chunk:
                 result.problems.extend(parsed.problems)
             if not refused():
@@ -1314,6 +1705,8 @@ def import_register(
         if not result.problems:
             importer.checked_faults = len(result.faults)
             _write(importer, staged, report, strict=strict, confirmed=confirmed, started=started)
+    if result.ok and importer.linked_hashes:
+        _link_roster_records(importer.linked_hashes)
     if not result.ok and not result.needs_confirmation:
         result.households, result.members, result.incomes = Counts(), Counts(), Counts()
     result.problems.sort(key=lambda p: (p.row, p.col_index if p.col_index is not None else -1))

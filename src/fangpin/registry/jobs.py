@@ -12,6 +12,7 @@ from fangpin.retention.actions import register_file
 from fangpin.retention.models import Kind as SensitiveKind
 from fangpin.retention.scrub import scrub
 
+from .columns import LAYOUT_NAMES, POPULATION_LAYOUTS
 from .exporter import export_register
 from .faults import label
 from .importer import import_register
@@ -37,29 +38,34 @@ def run_import(job: Job, progress: Callable[[int, int | None], None]) -> None:
         job.problems = _listed(result.faults)
         s = job.summary
         job.message = (
-            f"导入成功：{s['rows']}行；户 新增{s['households']['created']} 更新{s['households']['updated']} "
-            f"未变{s['households']['unchanged']}；人 新增{s['members']['created']} 更新{s['members']['updated']} "
-            f"未变{s['members']['unchanged']}"
+            f"{s['layout_name']}导入成功：{s['rows']}行；户 新增{s['households']['created']} "
+            f"更新{s['households']['updated']} 未变{s['households']['unchanged']}；人 新增{s['members']['created']} "
+            f"更新{s['members']['updated']} 未变{s['members']['unchanged']}"
         )
         if result.moves:
             job.message += f"；{result.moves}人按确认从其他户迁入"
+        if result.from_population:
+            job.message += f"；{result.from_population}人按国家系统导出从户籍、花名册登记的一般农户迁入"
+        if result.registered:
+            job.message += f"；{result.registered}人已在国家系统导出的户中，保持原户，只补充了空白信息"
         if result.faults:
             job.message += f"。{len(result.faults)}处数据疑点已按原值导入，将在下次筛查中列为数据疑点"
         return
     if result.needs_confirmation:
         job.status = Status.AWAITING
         job.problems = _listed(result.faults)
+        source = "原表" if result.layout in POPULATION_LAYOUTS else "国家系统"
         job.message = (
-            f"文件可以导入，但发现{len(result.faults)}处数据疑点（国家系统中即是如此，文件里无法更正）。"
+            f"文件（{LAYOUT_NAMES[result.layout]}）可以导入，但发现{len(result.faults)}处数据疑点"
+            f"（{source}中即是如此，文件里无法更正）。"
             "台账尚未改动：请查看下方的数据疑点，确认后导入，导入后这些问题将在筛查中列为数据疑点。"
         )
         _write_report(job, result.faults, result.header_row, "数据疑点说明", stem)
         return
     job.problems = [_entry(p) for p in result.problems[:200]]
     job.status = Status.REJECTED
-    job.message = (
-        f"未通过校验：发现{len(result.problems)}处问题，台账没有任何改动。请下载错误说明，修改后重新上传。"
-    )
+    name = LAYOUT_NAMES[result.layout] if result.header_row else ""  # no header: no layout either
+    job.message = f"{name}未通过校验：发现{len(result.problems)}处问题，台账没有任何改动。请下载错误说明，修改后重新上传。"
     _write_report(job, result.problems, result.header_row, "错误说明", stem)
 
 
