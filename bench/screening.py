@@ -47,11 +47,18 @@ def r(seed: int, modulo: int) -> str:
 
 
 def build(directory: Path, people: int) -> None:
-    """Write person, household, income and roster tables with the snapshot's schema."""
+    """Write person, household, income, expenditure and roster tables with the snapshot's schema."""
     import duckdb
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fangpin.rules.snapshot import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, arrow_type, roster_specs
+    from fangpin.rules.snapshot import (
+        HOUSEHOLD_COLUMNS,
+        PERSON_COLUMNS,
+        VALUE_FAULT_COLUMNS,
+        arrow_type,
+        roster_specs,
+    )
 
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -128,6 +135,13 @@ def build(directory: Path, people: int) -> None:
         (wage + business + property + transfer - business_expense) / 3 AS computed_per_capita,
         NULL::DOUBLE AS reported_per_capita, CAST(3 AS BIGINT) AS divisor_size FROM inc)""" +
                 f" TO '{directory / 'income.parquet'}' (FORMAT parquet)")  # fmt: skip
+    # 收支核算 (2026 rules): a quarter of the households accounted, one in 40 of them with a serious illness
+    expenditure = (f"SELECT CAST(i AS BIGINT) AS household_key, CAST(2024 AS BIGINT) AS year, "
+                   f"CAST(CASE WHEN {r(71, 40)} = 0 THEN 30000 ELSE 800 END AS DOUBLE) AS medical, "
+                   f"CAST(CASE WHEN {r(73, 10)} = 0 THEN 5000 ELSE 0 END AS DOUBLE) AS education, "
+                   f"0::DOUBLE AS disability_care FROM range({households}) t(i) WHERE {r(79, 4)} = 0")  # fmt: skip
+    con.execute(f"COPY (SELECT *, medical + education + disability_care AS total FROM ({expenditure})) "
+                f"TO '{directory / 'expenditure.parquet'}' (FORMAT parquet)")  # fmt: skip
     claims = (f"SELECT CAST(i // 5 AS BIGINT) AS person_key, CAST(i // 15 AS BIGINT) AS household_key, DATE '2025-01-01' + CAST({r(61, 180)} AS INTEGER) AS date, "
               f"'202506' AS period, '人' AS name, 3000::DOUBLE AS total_cost, 2000::DOUBLE AS basic_paid, 0::DOUBLE AS critical_paid, "
               f"0::DOUBLE AS assistance_paid, CAST(CASE WHEN {r(67, 400)} = 0 THEN 30000 ELSE 300 END AS DOUBLE) AS self_pay "
@@ -136,6 +150,9 @@ def build(directory: Path, people: int) -> None:
     for table, schema, _ in roster_specs():
         if table != "roster_medical":
             pq.write_table(schema.empty_table(), directory / f"{table}.parquet")
+    # no import kept a value fault (the 15_import_faults rules find nothing, but their table must exist)
+    faults = pa.schema([(name, arrow_type(name)) for name in VALUE_FAULT_COLUMNS])
+    pq.write_table(faults.empty_table(), directory / "value_fault.parquet")
     con.close()
 
 
@@ -323,7 +340,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)  # parameter defaults for the rules
     for people in (int(s) for s in args.sizes.split(",")):
         directory = OUT / f"screening-{people}"
-        if not (directory / "roster_medical.parquet").exists():
+        if not all(
+            (directory / f"{t}.parquet").exists() for t in ("roster_medical", "expenditure", "value_fault")
+        ):
             started = time.perf_counter()
             measured(["--child", "build", str(directory), str(people)])
             print(

@@ -20,7 +20,7 @@ from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import make_id, mask_id
 from fangpin.common.phone import mask_phone
 from fangpin.regions.models import Region
-from fangpin.registry.models import Household, IncomeRecord, Member
+from fangpin.registry.models import RIGID_COMPONENTS, ExpenditureRecord, Household, IncomeRecord, Member
 from fangpin.rules.catalogue import Example
 
 AS_OF = dt.date(2025, 6, 30)
@@ -132,6 +132,10 @@ class ExampleBuilder:
             income.divisor_size = len(members)
             incomes.append(income)
         fast_insert(IncomeRecord, incomes)
+        if example.expenditure:  # the rigid expenditure (收支核算) of the income year, "" for an unknown item
+            items = {name: "" for name in RIGID_COMPONENTS} | example.expenditure
+            fast_insert(ExpenditureRecord, [ExpenditureRecord(household=household, region_code=VILLAGE, year=INCOME_YEAR,
+                                                              source="入户核查", **_typed(ExpenditureRecord, items))])  # fmt: skip
         Household.objects.filter(pk=household.pk).update(
             income_year=INCOME_YEAR, per_capita_income=incomes[0].computed_per_capita
         )

@@ -22,6 +22,7 @@ from fangpin.registry.actions import queue_import_path
 from fangpin.registry.models import Household
 
 from . import monitoring, socialaid
+from .accounting import load_expenditures
 from .faults import IMPORT_FAULT_RULES
 from .generator import COUNTY, TOWNSHIPS, DemoFiles, write_demo_files
 
@@ -189,13 +190,18 @@ def _screen(user: User) -> None:
 
 def load_county(files: DemoFiles) -> User:
     """The county's files through the users' paths: the region table, the demo logins, last year's and
-    this year's national exports, then the department rosters. Returns the county administrator."""
+    this year's national exports, the villages' 收支核算 (rigid expenditure), then the department rosters.
+    Returns the county administrator."""
     with acting_as(None, source="cli"):
         result = load_region_file(files.regions)
     _say(f"  行政区划：新增 {result.created}，未变 {result.unchanged}")
     admin = _ensure_users()["xian_admin"]
     for path in files.register_files:
         _import(path, admin)
+    if files.expenditures:
+        with acting_as(admin, source="cli"):
+            count = load_expenditures(files.expenditures, admin)
+        _say(f"  收支核算：{files.expenditures.name}，{count:,}户的刚性支出")
     _load_rosters(files, admin)
     return admin
 

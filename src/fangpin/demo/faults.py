@@ -67,8 +67,14 @@ TRUTH_COLUMNS = (
 GRADUATE = ("大专", "本科及以上")
 
 
+# the 2026 rules of catalogue/65_joint_monitoring.toml carry no family prefix in their ids
+JOINT_RULES = ("RIGID_EXPENDITURE_DIFFICULTY", "GENERAL_BELOW_DIBAO_EDGE")
+
+
 def rule_family(rule: str) -> str:
-    return "收入监测" if rule.startswith("INC_") else "部门预警" if rule.startswith("DEPT_") else "数据质量"
+    if rule.startswith("INC_") or rule in JOINT_RULES:
+        return "收入监测"
+    return "部门预警" if rule.startswith("DEPT_") else "数据质量"
 
 
 @dataclass
@@ -551,6 +557,36 @@ def sharp_drop(g: CountyGenerator, f: Family) -> list[Seed] | None:
     )
 
 
+# --- 65 统筹监测（2026年起） ----------------------------------------------------------------------------
+
+
+def rigid_hardship(g: CountyGenerator, f: Family) -> list[Seed] | None:
+    """A household outside active monitoring whose 收支核算 shows 刚性支出困难 (accounting.py)."""
+    from .accounting import describe, hardship_record
+
+    record = hardship_record(g.rng, f, g.parameters)
+    if record is None:
+        return None
+    f.expenditure = record
+    return one("RIGID_EXPENDITURE_DIFFICULTY", f, file="expenditure", kind=describe(record, f))
+
+
+def hardship_facts(*kinds: str) -> Callable[[CountyGenerator, Family], bool]:
+    """The household has a member whose illness, schooling or disability can carry the expenditure."""
+    from .accounting import school_kind, severe
+
+    def ok(g: CountyGenerator, f: Family) -> bool:
+        facts = {m.health for m in f.members} | {school_kind(m) for m in f.members}
+        facts |= {"severe"} if any(severe(m) for m in f.members) else set()
+        return bool(facts & set(kinds))
+
+    return ok
+
+
+def edge_band(value: Decimal) -> bool:
+    return Decimal("8600") < value < Decimal("9600")
+
+
 # --- 70 部门名册 ------------------------------------------------------------------------------------
 
 
@@ -898,6 +934,17 @@ def _specs() -> list[Spec]:
           with_income("INC_GENERAL_BELOW_LINE", "below", "人均纯收入{per_capita}元，未纳入监测", below),
           Needs(monitored=False, household_type="一般农户")),
         S("INC_MONITORED_SHARP_DROP", "监测户收入较上年大幅下降", sharp_drop, None),  # needs: set in SPECS
+        # 65 统筹监测（2026年起）: three kinds of 刚性支出困难 (the first one also in the demo village)
+        S("RIGID_EXPENDITURE_DIFFICULTY", "一般农户大病、上学支出超过收入规定比例，未纳入监测", rigid_hardship,
+          Needs(monitored=False, household_type="一般农户"),
+          hardship_facts("患有大病", "长期慢性病", "university", "高中", "severe")),
+        S("RIGID_EXPENDITURE_DIFFICULTY", "脱贫户医疗、教育支出超过收入规定比例，未纳入监测", rigid_hardship,
+          Needs(monitored=False, household_type="脱贫户"), hardship_facts("患有大病", "university")),
+        S("RIGID_EXPENDITURE_DIFFICULTY", "已消除风险户重度残疾护理、医疗支出超过收入规定比例", rigid_hardship,
+          monitored(eliminated=True), hardship_facts("severe", "患有大病")),
+        S("GENERAL_BELOW_DIBAO_EDGE", "一般农户人均收入低于低保边缘标准未纳入监测",
+          with_income("GENERAL_BELOW_DIBAO_EDGE", "edge", "人均纯收入{per_capita}元，低于低保边缘标准", edge_band),
+          Needs(monitored=False, household_type="一般农户")),
         # 70 部门预警
         S("DEPT_MEDICAL_SELF_PAY_POVERTY", "脱贫户今年医疗自付超预警线",
           medical("DEPT_MEDICAL_SELF_PAY_POVERTY", poverty=True, window="ytd", low=5_500, high=9_000),
@@ -1003,10 +1050,13 @@ def specs(year: int, today: dt.date) -> list[Spec]:
 
 # Warnings and a doubt in the demo logins' village, so that its inbox is never empty.
 def village_specs(all_specs: list[Spec]) -> list[Spec]:
-    by_rule = {s.rule: s for s in all_specs}
+    by_rule: dict[str, Spec] = {}
+    for spec in all_specs:  # a rule seeded in several ways: its first way
+        by_rule.setdefault(spec.rule, spec)
     window = (DEMO_VILLAGE_FAMILIES - 25, DEMO_VILLAGE_FAMILIES)
     return [Spec(r, by_rule[r].kind, by_rule[r].apply, by_rule[r].needs, by_rule[r].members_ok, window)
-            for r in ("INC_GENERAL_BELOW_LINE", "DEPT_NEW_SOCIAL_ASSISTANCE", "DQ_EDUCATION_EMPTY")]  # fmt: skip
+            for r in ("INC_GENERAL_BELOW_LINE", "DEPT_NEW_SOCIAL_ASSISTANCE", "DQ_EDUCATION_EMPTY",
+                      "RIGID_EXPENDITURE_DIFFICULTY")]  # fmt: skip
 
 
 def per_rule(people: int) -> int:

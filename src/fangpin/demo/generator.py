@@ -87,6 +87,9 @@ NO_LABOUR = ("无劳动力", "丧失劳动力")
 BANDS = {
     "normal": (10_800, 30_000), "low": (3_800, 7_600), "above": (9_800, 17_000),
     "below": (2_500, 5_600), "high": (21_500, 32_000),
+    # a seeded 低保边缘 income (2026 regime): above the highest default monitoring line (8,300 in 2026),
+    # below the default 低保边缘 line (1.5 × the 低保 standard of 6,600 = 9,900), clear of both
+    "edge": (8_750, 9_450),
 }  # fmt: skip
 BELOW_LINE_MAX = Decimal("6500")  # a seeded "below the line" income stays under this whatever is fixed
 
@@ -203,6 +206,7 @@ class Family:
     roster_rows: list = field(default_factory=list)  # (kind, row, seeds) the rosters must carry
     quiet: bool = False  # no ordinary roster rows (a faulted household keeps its faults apart)
     misfit: bool = False  # the generation could not honour the needs it was given
+    expenditure: dict[str, Decimal] | None = None  # a seeded 收支核算 record (accounting.py writes the rest)
     rows: dict[str, int] = field(default_factory=dict)  # file kind → first row number
 
     @property
@@ -823,6 +827,7 @@ class DemoFiles:
     rosters: list = field(default_factory=list)
     previous: Path | None = None  # last year's 监测对象信息: imported first
     truth: Path | None = None
+    expenditures: Path | None = None  # 收支核算 (rigid expenditure) of the income year, accounting.py
     seeded: int = 0  # expected findings in the truth file
     rows: int = 0  # data rows of every file (the exports and the accepted rosters)
 
@@ -844,6 +849,7 @@ def write_demo_files(
 ) -> DemoFiles:
     """The county's files and truth.csv. `today` is the day they will be screened (default: 1 March of
     the next year); `import_faults` the import-side fault rules to seed (faults.IMPORT_FAULT_RULES)."""
+    from .accounting import ExpenditureWriter, file_name
     from .faults import write_truth
     from .rosters import RosterSampler, write_rosters
 
@@ -862,11 +868,13 @@ def write_demo_files(
     members = LayoutWriter(members_path, "member", year, today)
     monitoring = LayoutWriter(monitoring_path, "monitoring", year, today)
     sampler = RosterSampler(random.Random(seed + 1), today, generator.parameters)
+    expenditures = ExpenditureWriter(out_dir / file_name(year), generator, seed + 2)
     total_people = households = 0
     last_year = f"{year - 1}12"
     for family in generator.families():
         households += 1
         sampler.see(family)
+        expenditures.see(family)
         if family.category and family.identified and family.identified <= last_year:
             scaled = {k: (v * family.previous_factor).quantize(Decimal(1)) for k, v in family.income.items()}
             for person in family.members:
@@ -887,10 +895,13 @@ def write_demo_files(
     members.close()
     monitoring.close()
     previous.close()
+    expenditures.close()
     rosters, roster_rows = write_rosters(sampler, out_dir, f"{today:%Y%m}")
-    paths = {"member": members_path, "monitoring": monitoring_path, "previous": previous_path}
+    paths = {"member": members_path, "monitoring": monitoring_path, "previous": previous_path,
+             "expenditure": expenditures.path}  # fmt: skip
     truth = out_dir / "truth.csv"
     seeded = write_truth(truth, generator.planner.seeds if generator.planner else [], paths, roster_rows)
     rows = members.count + monitoring.count + previous.count + sum(len(r) for r in sampler.rows.values())
+    rows += expenditures.count
     return DemoFiles(regions, members_path, monitoring_path, total_people, households, rosters,
-                     previous_path if previous.count else None, truth, seeded, rows)  # fmt: skip
+                     previous_path if previous.count else None, truth, expenditures.path, seeded, rows)  # fmt: skip

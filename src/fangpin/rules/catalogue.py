@@ -61,6 +61,7 @@ class Example:
     income: dict[str, Any] = field(default_factory=dict)  # the income year of the run
     rosters: tuple[dict[str, Any], ...] = ()  # roster rows: kind, who (head/spouse/child/member), fields
     previous_income: dict[str, Any] = field(default_factory=dict)  # the year before
+    expenditure: dict[str, Any] = field(default_factory=dict)  # rigid expenditure of the income year, if any
     twin: bool = False  # a second, identical household (for rules across households)
     note: str = ""
 

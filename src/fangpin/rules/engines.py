@@ -22,7 +22,14 @@ from .catalogue import PARAMETER, Rule
 def tables() -> tuple[str, ...]:
     from fangpin.feeds.kinds import KINDS
 
-    return ("person", "household", "income", "value_fault", *(kind.table for kind in KINDS.values()))
+    return (
+        "person",
+        "household",
+        "income",
+        "expenditure",
+        "value_fault",
+        *(kind.table for kind in KINDS.values()),
+    )
 
 
 def literal(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ import pyarrow.parquet as pq
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import IdFault, birth_date_of, gender_of
 from fangpin.registry.faults import ID_COLUMN
-from fangpin.registry.models import INCOME_COMPONENTS, Household, IncomeRecord, Member
+from fangpin.registry.models import (
+    INCOME_COMPONENTS,
+    RIGID_COMPONENTS,
+    ExpenditureRecord,
+    Household,
+    IncomeRecord,
+    Member,
+)
 
 PERSON_FIELDS = (
     "id", "household_id", "region_code", "id_number_hash", "id_type", "name", "relation", "gender", "birth_date",
@@ -171,6 +179,26 @@ def income_values() -> Iterator[tuple]:
         yield tuple(v if name in whole else _float(v) for name, v in zip(INCOME_FIELDS, row, strict=True))
 
 
+# the rigid expenditure of the unified accounting (收支核算, registry.ExpenditureRecord): the items as
+# recorded, and their total as registry/accounting.py counts it: the known items among those the regime's
+# accounting names on the run day (all three where it names none), None when every one is unknown (never zero)
+EXPENDITURE_COLUMNS = ("household_key", "year", *RIGID_COMPONENTS, "total")
+
+
+def expenditure_values(day: dt.date) -> Iterator[tuple]:
+    from fangpin.regimes.regime import regime_for
+
+    counted = set(regime_for(day).accounting.rigid_items or RIGID_COMPONENTS)
+    fields = ("household_id", "year", *RIGID_COMPONENTS)
+    records = ExpenditureRecord.objects.order_by("household_id", "year").values_list(*fields)
+    for household, year, *items in records.iterator(5000):
+        # summed as Decimals, as the accounting does
+        known = [
+            v for name, v in zip(RIGID_COMPONENTS, items, strict=True) if name in counted and v is not None
+        ]
+        yield (household, year, *(_float(v) for v in items), float(sum(known, Decimal(0))) if known else None)
+
+
 BOOLEANS = {
     "resident_medical", "employee_medical", "critical_illness", "resident_pension", "employee_pension", "dibao",
     "tekun", "has_phone", "risk_eliminated", "no_labour_household", "dangerous_house", "safe_drinking_water",
@@ -197,6 +225,11 @@ def arrow_type(column: str) -> pa.DataType:
 
 
 INCOME_COLUMNS = {*INCOME_COMPONENTS, "computed_net", "computed_per_capita", "reported_per_capita"}
+# typed here, not by `arrow_type`: "education" is also a person's 文化程度 (text)
+EXPENDITURE_SCHEMA = pa.schema(
+    [("household_key", pa.int64()), ("year", pa.int64())]
+    + [(name, pa.float64()) for name in EXPENDITURE_COLUMNS[2:]]
+)
 
 
 def roster_specs() -> list[tuple[str, pa.Schema, Iterator[tuple]]]:
@@ -275,6 +308,7 @@ def write_snapshot(directory: Path, day: dt.date) -> dict[str, int]:
         ("person", schema(PERSON_COLUMNS), person_values(day)),
         ("household", schema(HOUSEHOLD_COLUMNS), household_values(day)),
         ("income", schema(INCOME_TABLE_COLUMNS), income_values()),
+        ("expenditure", EXPENDITURE_SCHEMA, expenditure_values(day)),
         ("value_fault", schema(VALUE_FAULT_COLUMNS), value_fault_values()),
         *roster_specs(),
     ]
