@@ -195,3 +195,23 @@ def test_recording_rigid_spending_stores_the_version_and_is_audited(county):
         accounting.apply_expenditure(h101, {"e-medical": Decimal("1")}, regime=OLD)
     with pytest.raises(ValidationError, match="不能为负数"):
         accounting.apply_expenditure(h101, {"e-education": Decimal("-1")}, regime=NEW)
+
+
+def test_an_income_record_with_every_component_empty_is_not_accounted_as_zero(register, time_machine):
+    """As the income rules read it: no figures is unknown, so rigid spending alone is no 刚性支出困难."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from fangpin.registry.accounting import RIGID_HARDSHIP, account
+    from fangpin.registry.models import ExpenditureRecord, Household
+
+    time_machine.move_to(dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC))
+    household = Household.objects.get(household_no="H001")
+    record = household.incomes.order_by("-year").first()
+    household.incomes.filter(pk=record.pk).update(wage=None, business=None, property=None, transfer=None,
+                                                  computed_net=Decimal(0), computed_per_capita=Decimal(0))  # fmt: skip
+    ExpenditureRecord.objects.create(household=household, region_code=household.region_code, year=record.year,
+                                     medical=Decimal(9000))  # fmt: skip
+    result = account(household)
+    assert result.net is None and result.per_capita is None
+    assert result.test(RIGID_HARDSHIP).result is None  # 未核算, not 刚性支出困难

@@ -80,7 +80,11 @@ def test_county_staff_read_every_years_line_with_its_source_and_unconfirmed_valu
     client.force_login(county_staff)
     page = client.get(PAGE).content.decode()
     assert "2021年" in page and "6,000" in page and "已核实" in page
-    assert "2026年" in page and "8,300" in page and "待核实" in page and "2026 年标准尚未发布" in page
+    assert "2026年" in page and "8,300" in page and "待核实" in page and "2026年标准尚未发布" in page
+    # the shipped sources in officials' words, no internal notes
+    assert not re.search(r"UNCONFIRMED|policy\.md|§", page), re.findall(
+        r".{20}(?:UNCONFIRMED|policy\.md|§).{20}", page
+    )
     assert "计入收入" in page and "冲减生产经营性支出" in page and "年度家庭人口数" in page
     assert "下一次筛查起按新值生成预警" in page  # says what a change of the line does
     assert edit(2026) not in page and "只有县级管理员可以录入和更正收入参数" in page

@@ -613,3 +613,24 @@ def test_the_assistance_pages_pair_add_and_end_a_measure_close_a_case_and_revert
     client.post(reverse("monitoring:revert", args=[ready.pk]), {"reason": "收入再次下降"})
     ready.refresh_from_db()
     assert ready.risk_eliminated is False and ready.reversions.get().reason == "收入再次下降"
+
+
+def test_the_household_history_shows_a_verification_in_officials_words(
+    h001, village_cadre, client, time_machine
+):
+    """The clue's verification and the case it became, on the household's history: local times, choice
+    labels, and no links to other rows (a raw id says nothing; the entry names who acted)."""
+    clue = actions.report_clue(
+        user=village_cadre, household=h001, source="hotline", summary="热线反映：家中房屋开裂"
+    )
+    actions.verify_clue(user=village_cadre, clue=clue, outcome="confirmed", note="入户查看，房屋主体开裂")
+    actions.open_case(user=village_cadre, household=h001, source="", proposed_category="边缘易致贫户",
+                      risk_types="因安全住房", clue=clue)  # fmt: skip
+    client.force_login(village_cadre)
+    page = client.get(reverse("registry:household_detail", args=[h001.pk])).content.decode()
+    history = page[page.index('class="list history"') :]
+    assert "核查时间：（空） → 2026-03-02 09:00" in history  # START in Beijing time
+    assert "状态：待核查 → 已核查" in history and "核查结果：（空） → 确认有风险" in history
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", history), "an ISO timestamp reached the page"
+    for internal in ("case_id", "verified_by_id", "核查人：", "pending", "verified"):
+        assert internal not in history, internal

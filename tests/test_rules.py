@@ -36,7 +36,8 @@ def _normalise(rows):
             return round(float(v), 2)
         return v
 
-    return sorted(tuple(sorted((k, value(v)) for k, v in row.items())) for row in rows)
+    # by repr: an evidence column may be empty (None) in one row and a number in another
+    return sorted((tuple(sorted((k, value(v)) for k, v in row.items())) for row in rows), key=repr)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +192,47 @@ def test_parameter_sources_shown_on_the_rule_page_are_plain_chinese():
         assert data["label"], name
         for value in data["value"]:
             assert not re.search(r"policy|§|UNCONFIRMED|LOCAL", value["source"]), f"{name}: {value['source']}"
+
+
+@pytest.mark.django_db
+def test_every_evidence_column_and_parameter_of_the_catalogue_has_a_chinese_label():
+    from fangpin.rules.evidence import label
+    from fangpin.rules.parameters import specs
+
+    keys = {key for rule in load_catalogue() for key in rule.evidence} | set(specs())
+    unnamed = sorted(key for key in keys if not re.search(r"[\u4e00-\u9fff]", label(key)))
+    assert unnamed == [], unnamed
+
+
+@pytest.mark.django_db
+def test_a_finding_page_shows_its_evidence_in_chinese_with_readable_numbers(register, county_staff, client):
+    import datetime as dt
+
+    from fangpin.registry.models import Member
+    from fangpin.rules.actions import run_screening
+    from fangpin.rules.evidence import rows
+    from fangpin.rules.models import Finding
+
+    assert rows({"share_line": "0.5", "education_expense": 3000}) == [
+        ("比例标准", "50.0%"),
+        ("教育支出", "3000"),
+    ]
+    assert rows({"share": 0.8124569064582855, "rigid": 20000.0, "per_capita": 5500.5, "income_year": 2025}) == [
+        ("占比", "81.2%"), ("刚性支出合计", "20,000"), ("人均纯收入", "5,500.50"), ("收入年度", "2025")
+    ]  # fmt: skip
+    Member.objects.filter(name="王强").update(gender="女")
+    run_screening(as_of=dt.date(2025, 6, 30))
+    finding = Finding.objects.filter(rule_id="DQ_GENDER_ID").first()
+    client.force_login(county_staff)
+    page = client.get(reverse("rules:finding", args=[finding.pk])).content.decode()
+    evidence = page[page.index('id="evidence"') : page.index("</table>", page.index('id="evidence"'))]
+    assert not re.search(r"<th>[a-z_]+</th>|参数：[a-z_]+<", evidence), evidence
+
+
+@pytest.mark.django_db
+def test_date_fields_render_a_value_the_browsers_date_input_accepts():
+    """<input type=date> takes only ISO dates: a date in the Chinese locale's format renders an empty field."""
+    from fangpin.rules.forms import ParameterForm
+
+    html = str(ParameterForm()["effective_from"])
+    assert re.search(r'value="\d{4}-\d\d-\d\d"', html), html

@@ -31,7 +31,7 @@ from fangpin.audit.context import acting_as
 from fangpin.audit.middleware import client_ip
 from fangpin.audit.models import Action, AuditEntry
 from fangpin.common.limits import MB
-from fangpin.registry.views import _changes as audit_changes  # the household history page's rendering
+from fangpin.registry.views import history_changes as audit_changes  # the household history page's rendering
 from fangpin.retention.scrub import scrub
 from fangpin.web.paging import newest_first
 from fangpin.web.views import forbidden, perform

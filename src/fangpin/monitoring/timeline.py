@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fangpin.registry.models import Household
+from fangpin.rules.catalogue import rule_by_id
 from fangpin.rules.models import WARNING_FAMILIES
 
 from .models import CaseEvent, Clue
@@ -36,7 +37,8 @@ def _name(user) -> str:  # type: ignore[no-untyped-def]
 def timeline(household: Household) -> list[Event]:
     events: list[Event] = []
     for f in household.findings.filter(family__in=WARNING_FAMILIES).select_related("outcome_by"):
-        events.append(Event(f.created_at, "预警", f"{f.family}：{f.message}", f.rule_id,
+        rule = rule_by_id(f.rule_id)  # the rule by its name, as the page says it
+        events.append(Event(f.created_at, "预警", f"{f.family}：{f.message}", rule.name if rule else f.rule_id,
                             link=reverse("rules:finding", args=[f.pk])))  # fmt: skip
     for c in Clue.objects.filter(household=household).select_related("reported_by", "verified_by"):
         link = reverse("monitoring:clue", args=[c.pk])

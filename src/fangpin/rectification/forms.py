@@ -9,7 +9,7 @@ class BatchForm(forms.Form):
     name = forms.CharField(label="批次名称", max_length=200, help_text="如“2024年省督导组反馈问题”")
     source = forms.ChoiceField(label="问题来源", choices=Source.choices)
     received_on = forms.DateField(
-        label="反馈日期", widget=forms.DateInput(attrs={"type": "date"}), required=False
+        label="反馈日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), required=False
     )
     file = forms.FileField(
         label="问题清单（可选）", required=False, help_text="督导组、考核组给出的Excel问题清单"
@@ -49,7 +49,9 @@ class ItemForm(forms.Form):
     responsible_unit = forms.CharField(label="责任单位", max_length=100)
     responsible_leader = forms.CharField(label="责任领导", max_length=64, required=False)
     responsible_person = forms.CharField(label="责任人", max_length=64, required=False)
-    deadline = forms.DateField(label="整改时限", widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(
+        label="整改时限", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     measures = forms.CharField(label="整改措施", widget=forms.Textarea(attrs={"rows": 2}), required=False)
     rule_id = forms.CharField(label="关联规则编号（可选）", max_length=64, required=False)
 

@@ -193,9 +193,19 @@ def _below(code: str, amount: Decimal | None, line: Line, *extra: Line, what: st
     return Test(code, TEST_LABELS[code], result, basis, lines)
 
 
-def latest_year(household: Household) -> int | None:
-    """The year the accounting is for by default: the household's latest income year."""
-    return household.incomes.order_by("-year").values_list("year", flat=True).first()
+def latest_year(household: Household, day: dt.date | None = None) -> int | None:
+    """The year the accounting is for by default: the household's latest income year up to `day`'s year
+    (the same year the 2026 screening rules read, rules/catalogue/65_joint_monitoring.toml)."""
+    incomes = household.incomes.filter(year__lte=(day or timezone.localdate()).year)
+    return incomes.order_by("-year").values_list("year", flat=True).first()
+
+
+def _recorded(income: Any) -> bool:
+    """An income record whose main components are all empty is unknown, not zero income (formats §1; the
+    income rules' `COALESCE(wage, business, property, transfer) IS NOT NULL`)."""
+    return income is not None and any(
+        getattr(income, name) is not None for name in ("wage", "business", "property", "transfer")
+    )
 
 
 def account(household: Household, year: int | None = None, regime: Regime | None = None,
@@ -205,10 +215,11 @@ def account(household: Household, year: int | None = None, regime: Regime | None
     day = day or timezone.localdate()
     regime = regime or regime_for(day)
     province = household.region_code[:2]
-    year = year or latest_year(household)
+    year = year or latest_year(household, day)
     income = household.incomes.filter(year=year).first() if year else None
-    net = income.computed_net if income else None
-    per_capita = income.computed_per_capita if income else None
+    recorded = _recorded(income)
+    net = income.computed_net if recorded else None
+    per_capita = income.computed_per_capita if recorded else None
     result = HouseholdAccount(household=household, year=year, day=day, regime=regime, income=income, net=net,
                               per_capita=per_capita, divisor=income.divisor_size if income else None)  # fmt: skip
     if regime.accounting.formula != "disposable":

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,7 +32,7 @@ from .status import guarantees
 PAGE_SIZE = 50
 # what a row of the list shows (and its key): not the ~60 columns and three JSON documents of a household
 LIST_COLUMNS = ("household_no", "region_code", "head_name", "region__name", "household_type", "monitoring_category",
-                "risk_types", "annual_size", "per_capita_income", "phone_masked")  # fmt: skip
+                "risk_types", "annual_size", "current_size", "per_capita_income", "phone_masked")  # fmt: skip
 
 
 def region_options(user) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -107,22 +109,36 @@ def _labelled(model: type, snapshot: dict) -> list[tuple[str, object]]:
     ]
 
 
-def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
+def history_changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
+    """(label, before, after) of an update, as officials read them: links to other rows (the case a clue
+    became, who verified it) are left out — the entry names who acted —, times in local time, choices by
+    their label."""
     if entry.action != Action.UPDATE:
         return []
-    labels = FIELD_LABELS.get(entry.model, {})
+    fields = HISTORY_FIELDS.get(entry.model, {})
     return [
-        (
-            labels.get(name, name),
-            accounting.condensed((entry.before or {}).get(name)),
-            accounting.condensed(value),
-        )
+        (str(fields[name].verbose_name) if name in fields else name,
+         _shown(fields.get(name), (entry.before or {}).get(name)), _shown(fields.get(name), value))
         for name, value in (entry.after or {}).items()
-    ]
+        if not (name in fields and (fields[name].is_relation or name in HIDDEN_FIELDS))
+    ]  # fmt: skip
 
 
-FIELD_LABELS = {
-    model._meta.label: {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
+def _shown(field: Any, value: Any) -> object:
+    if field is None or value in (None, ""):
+        return accounting.condensed(value)
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        try:
+            return f"{timezone.localtime(dt.datetime.fromisoformat(value)):%Y-%m-%d %H:%M}"
+        except ValueError:
+            return value
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    return accounting.condensed(value)
+
+
+HISTORY_FIELDS = {
+    model._meta.label: {f.attname: f for f in model._meta.concrete_fields}
     for model in (Household, Member, IncomeRecord, ExpenditureRecord, Clue, Referral)
 }
 
@@ -146,7 +162,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entries = AuditEntry.objects.filter(
         household_id=household.pk, action__in=[Action.CREATE, Action.UPDATE, Action.DELETE]
     ).order_by("-seq")[:100]
-    history = [(entry, _changes(entry)) for entry in entries]
+    history = [(entry, history_changes(entry)) for entry in entries]
     context = {
         "household": household,
         "members": members,

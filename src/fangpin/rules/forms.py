@@ -10,7 +10,9 @@ class ParameterForm(forms.Form):
     """A new value of a parameter from a date on; the old values stay as history."""
 
     value = forms.CharField(label="取值", max_length=200, help_text="数字，如 20000 或 0.3")
-    effective_from = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(
+        label="生效日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     source = forms.CharField(label="依据（文件名称、文号）", max_length=300)
     confirmed = forms.BooleanField(label="已对照省级正式文件核实", required=False)
 
@@ -30,7 +32,7 @@ class ParameterForm(forms.Form):
 
 
 class ScreeningForm(forms.Form):
-    as_of = forms.DateField(label="筛查基准日", widget=forms.DateInput(attrs={"type": "date"}), required=False,
+    as_of = forms.DateField(label="筛查基准日", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), required=False,
                             help_text="参数取该日生效的值；留空为今天")  # fmt: skip
     engine = forms.ChoiceField(
         label="引擎", choices=[("duckdb", "DuckDB（默认）"), ("spark", "Apache Spark")]

@@ -14,7 +14,7 @@ from fangpin.web import summary
 from fangpin.web.paging import newest_first
 from fangpin.web.views import capability_required, forbidden
 
-from . import actions
+from . import actions, evidence
 from .catalogue import FAMILIES, SEVERITIES, load_catalogue, rule_by_id
 from .filters import FindingFilter
 from .forms import OutcomeForm, ParameterForm, ScreeningForm
@@ -178,7 +178,9 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             actions.record_outcome(finding=finding, user=request.user, **form.cleaned_data)
             return redirect("rules:finding", pk=finding.pk)
     rule = rule_by_id(finding.rule_id)
-    return render(request, "rules/finding_detail.html", {"finding": finding, "rule": rule, "form": form})
+    context = {"finding": finding, "rule": rule, "form": form, "evidence": evidence.rows(finding.evidence),
+               "parameters": evidence.rows(finding.parameters)}  # fmt: skip
+    return render(request, "rules/finding_detail.html", context)
 
 
 @require_POST

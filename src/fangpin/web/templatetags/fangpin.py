@@ -36,3 +36,20 @@ def regime_label(code: str) -> str:
     from fangpin.regimes.regime import label_of
 
     return label_of(code)
+
+
+@register.filter
+def rule_name(rule_id: str) -> str:
+    """A rule as officials know it: its name (a rule gone from the catalogue by its id)."""
+    from fangpin.rules.catalogue import rule_by_id
+
+    rule = rule_by_id(rule_id)
+    return rule.name if rule else rule_id
+
+
+@register.filter
+def evidence_text(values: dict) -> str:
+    """A finding's evidence in one line, with Chinese labels and readable numbers."""
+    from fangpin.rules.evidence import rows
+
+    return "；".join(f"{label}：{display(value)}" for label, value in rows(values))
