@@ -110,7 +110,11 @@ def test_the_household_page_shows_its_open_findings_with_evidence(client, regist
     household = Household.objects.get(household_no="H002")
     page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
     assert f"筛查发现（{household.findings.filter(status='open').count()}条待处理）" in page
-    assert "王强登记性别为女，证件号码显示为男" in page and "证件号码中的性别：男" in page and "id_gender" not in page
+    assert (
+        "王强登记性别为女，证件号码显示为男" in page
+        and "证件号码中的性别：男" in page
+        and "id_gender" not in page
+    )
 
 
 def test_the_rule_page_marks_unconfirmed_parameters_and_only_the_county_admin_changes_them(

@@ -21,7 +21,7 @@ from fangpin.regions.models import Region
 from fangpin.registry.actions import queue_import_path
 from fangpin.registry.models import Household
 
-from . import monitoring, socialaid
+from . import joint, monitoring, socialaid
 from .accounting import load_expenditures
 from .faults import IMPORT_FAULT_RULES
 from .generator import COUNTY, TOWNSHIPS, DemoFiles, write_demo_files
@@ -241,6 +241,8 @@ def build_demo(
             users["cun_demo"],
             [users["bangfu_demo"], users["bangfu_02"], users["bangfu_03"]],
         )
+        # the 2026 joint work: 转介民政 with 民政's decisions, the demo village's 分类评估
+        joint.build(users["xian_staff"], users["zhen_gujiang"], users["cun_demo"], users["dept_minzheng"])
         # 民政's list last: it is written from the register as the cases left it
         seeded = socialaid.load(users["dept_minzheng"], out, seed=seed)
         _say(f"  民政低收入人口名单：两边都有{len(seeded.both)}户，仅本平台监测{len(seeded.fangpin_only)}户")
