@@ -450,3 +450,14 @@ def test_the_demo_list_is_what_the_comparison_finds(tmp_path):
     assert len(unregistered) == seeded.aid_unregistered_households == 4
     assert sum(h.aid_people for h in unregistered) == seeded.aid_unregistered_people == 6
     assert found.ended == seeded.ended == 2
+
+
+def test_the_list_knows_exactly_the_categories_the_2026_regime_monitors_alongside():
+    """socialaid/categories.toml (synonyms, what the register should show) and the regime's
+    assistance_categories name the same five 农村社会救助 categories; a change to one must reach the other."""
+    import datetime as dt
+
+    from fangpin.regimes.regime import regime_for
+    from fangpin.socialaid.categories import categories
+
+    assert {c.name for c in categories()} == set(regime_for(dt.date(2026, 6, 1)).assistance_categories)

@@ -17,9 +17,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fangpin.common.files import check_upload, save_upload, stamped
+from fangpin.common.files import save_upload, stamped
 from fangpin.monitoring import assistance
-from fangpin.monitoring.actions import ATTACHMENT_TYPES
+from fangpin.monitoring.actions import check_uploads as check_monitoring_uploads
 from fangpin.monitoring.models import Measure
 from fangpin.regimes.regime import ClassStep, Regime, by_code
 from fangpin.regimes.regime import current as current_regime
@@ -149,18 +149,9 @@ def start_village(*, user: Any, village: Region) -> BatchResult:
 
 
 def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
-    """The monitoring attachments' rules: type, content and size, before anything is written."""
-    limit = settings.FANGPIN_MAX_ATTACHMENT_MB
-    for kind, upload in uploads:
-        if kind not in AssessmentAttachment.Kind.values:
-            raise ValidationError(f"材料“{upload.name}”的材料类型无效")
-        if Path(upload.name).suffix.lower() not in ATTACHMENT_TYPES:
-            raise ValidationError(
-                f"材料“{upload.name}”的文件类型不支持，请上传照片（jpg、png）、PDF、OFD、Word 或 Excel 文件"
-            )
-        if (upload.size or 0) > limit * 1024 * 1024:
-            raise ValidationError(f"材料“{upload.name}”超过{limit}MB，请压缩后再上传")
-        check_upload(upload, "attachment")
+    """The monitoring attachments' rules (type, content and size, before anything is written), for the
+    kinds of evidence an assessment keeps."""
+    check_monitoring_uploads(uploads, kinds=AssessmentAttachment.Kind.values, noun="材料")
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ uses the keyed hash of the ID number, so a department may also send hashed IDs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +76,15 @@ def detect(path: str, kind: RosterKind, saved: dict[str, str] | None = None) -> 
     return Detection(number, labels, suggested)
 
 
+def positions(
+    fields: Iterable[Field], mapping: dict[str, str], headers: list[str]
+) -> list[tuple[Field, int | None]]:
+    """Each field with the position of the file's column it is mapped to (None: not in the file). The
+    mapping names a header as the file writes it; headers match as the registry's do (header_key)."""
+    index = {header_key(label): i for i, label in enumerate(headers) if label}
+    return [(f, index.get(header_key(mapping[f.key])) if mapping.get(f.key) else None) for f in fields]
+
+
 @dataclass
 class RosterResult:
     ok: bool = False
@@ -108,14 +117,10 @@ def _parse(f: Field, raw: object, roster: Roster) -> tuple[Any, str]:
 def import_roster(roster: Roster, progress: Callable[[int, int | None], None] | None = None) -> RosterResult:
     kind = roster.roster_kind
     result = RosterResult()
-    index = {header_key(label): i for i, label in enumerate(roster.headers) if label}
-    columns: list[tuple[Field, int | None]] = []
-    for f in kind.fields:
-        label = roster.mapping.get(f.key, "")
-        position = index.get(header_key(label)) if label else None
+    columns = positions(kind.fields, roster.mapping, roster.headers)
+    for f, position in columns:
         if position is None and f.required:
             result.problems.append(Problem(roster.header_row, f.name, "必需的列没有对应到文件中的列"))
-        columns.append((f, position))
     if result.problems:
         return result
     digest = cipher().digest

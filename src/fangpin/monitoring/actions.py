@@ -6,6 +6,7 @@ elimination criteria re-checked at approval), and the clocks."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,18 +37,22 @@ def _require(condition: bool, message: str) -> None:
 ATTACHMENT_TYPES = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ofd")
 
 
-def check_uploads(uploads: list[tuple[str, UploadedFile]]) -> None:
-    """Refuse a file of the wrong type, content or size before anything is written."""
+def check_uploads(uploads: list[tuple[str, UploadedFile]], *, kinds: Iterable[str] = (),
+                  noun: str = "附件") -> None:  # fmt: skip
+    """Refuse a file of the wrong type, content or size before anything is written. `kinds`: the material
+    kinds the caller's model knows (monitoring's Attachment.Kind by default); `noun`: what its page calls
+    a file (附件, or 材料 for the classification's evidence)."""
     limit = settings.FANGPIN_MAX_ATTACHMENT_MB  # the ceiling for every attachment; per type may be lower
+    known = set(kinds or Attachment.Kind.values)
     for kind, upload in uploads:
-        if kind not in Attachment.Kind.values:
-            raise ValidationError(f"附件“{upload.name}”的材料类型无效")
+        if kind not in known:
+            raise ValidationError(f"{noun}“{upload.name}”的材料类型无效")
         if Path(upload.name).suffix.lower() not in ATTACHMENT_TYPES:
             raise ValidationError(
-                f"附件“{upload.name}”的文件类型不支持，请上传照片（jpg、png）、PDF、OFD、Word 或 Excel 文件"
+                f"{noun}“{upload.name}”的文件类型不支持，请上传照片（jpg、png）、PDF、OFD、Word 或 Excel 文件"
             )
         if (upload.size or 0) > limit * 1024 * 1024:
-            raise ValidationError(f"附件“{upload.name}”超过{limit}MB，请压缩后再上传")
+            raise ValidationError(f"{noun}“{upload.name}”超过{limit}MB，请压缩后再上传")
         check_upload(upload, "attachment")  # by content (a program renamed .jpg) and per-type size
 
 
@@ -129,7 +134,7 @@ def verify_clue(*, user: Any, clue: Clue, outcome: str, note: str, changes: dict
     clue.outcome, clue.verified_by, clue.verified_at = outcome, user, timezone.now()
     clue.regime = regime.code
     if regime.accounting.formula == "disposable":
-        clue.accounting = referral.snapshot(accounting.account(clue.household, regime=regime))
+        clue.accounting = accounting.snapshot(accounting.account(clue.household, regime=regime))
     clue.verification_note = note.strip() + (f"\n更新信息：{'；'.join(said)}" if said else "")
     clue.status = Clue.Status.VERIFIED
     clue.save()

@@ -71,7 +71,7 @@ class Clue(HouseholdScoped):
                                     related_name="+", verbose_name="核查人")  # fmt: skip
     verified_at = models.DateTimeField("核查时间", null=True, blank=True)
     regime = models.CharField("核查口径", max_length=16, blank=True)  # fangpin.regimes code at verification
-    # the 收支核算 taken at the verification (registry.accounting, as monitoring.referral.snapshot writes it):
+    # the 收支核算 taken at the verification (registry.accounting.snapshot):
     # one accounting, stored once, read by the identification case and by the referral to 民政 alike
     accounting = models.JSONField("收支核算", default=dict, blank=True, encoder=UnicodeJSONEncoder)
     case = models.ForeignKey("Case", models.SET_NULL, null=True, blank=True, related_name="clues")

@@ -21,8 +21,6 @@ from django.utils import timezone
 from fangpin.accounts.roles import Department, Role
 from fangpin.regimes.regime import PENDING, Regime, RegimeError, by_code
 from fangpin.regions.models import Level, Region
-from fangpin.registry.accounting import HouseholdAccount
-from fangpin.registry.accounting import snapshot as accounting_snapshot
 
 from .models import Clue, Referral
 
@@ -34,14 +32,6 @@ VIEW = "view_referrals"
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise PermissionDenied(message)
-
-
-# ---- the accounting, stored once on the verification -------------------------------------------------
-
-
-def snapshot(result: HouseholdAccount) -> dict[str, Any]:
-    """The accounting as the verification stores it once (Clue.accounting), suggestions included."""
-    return accounting_snapshot(result)
 
 
 def joint(regime: Regime) -> bool:

@@ -468,16 +468,7 @@ class _Importer:
                     "shown": f"第{first_row}行与第{number}行",
                 }
             if member.get("relation") == "户主" and not duplicate_of:
-                if key in self.first_head_row:
-                    # one 户主 per household: the first row keeps the title, this one is listed
-                    member["relation"] = ""
-                    row_faults.append(
-                        Fault(number, faults.RELATION_COLUMN, FaultKind.EXTRA_HEAD,
-                              f"本户第{self.first_head_row[key]}行已是户主：本行未登记为户主，请核实", shown="户主")
-                    )  # fmt: skip
-                else:
-                    self.first_head_row[key] = number
-                    self.head_name[key] = member.get("name", "")
+                self._one_head(key, number, member, row_faults)
                 self.head_rows[key] += 1
         member_faults: dict[str, dict[str, str]] = {}
         for fault in row_faults:
@@ -541,15 +532,7 @@ class _Importer:
             else:
                 self.seen_ids[member_key] = (number, key)
         if key and member.get("relation") == "户主" and not duplicate_of:
-            if key in self.first_head_row:
-                member["relation"] = ""
-                row_faults.append(
-                    Fault(number, faults.RELATION_COLUMN, FaultKind.EXTRA_HEAD,
-                          f"本户第{self.first_head_row[key]}行已是户主：本行未登记为户主，请核实", shown="户主")
-                )  # fmt: skip
-            else:
-                self.first_head_row[key] = number
-                self.head_name[key] = member.get("name", "")
+            self._one_head(key, number, member, row_faults)
         member_faults: dict[str, dict[str, str]] = {}
         household_faults: dict[str, dict[str, str]] = {}
         for fault in row_faults:
@@ -571,6 +554,18 @@ class _Importer:
         parsed.member_faults, parsed.household_faults = member_faults, household_faults
         parsed.duplicate_of = duplicate_of
         return parsed
+
+    def _one_head(self, key: str, number: int, member: dict[str, Any], row_faults: list[Fault]) -> None:
+        """One 户主 per household: the first row keeps the title, a later one is listed as a fault."""
+        if key in self.first_head_row:
+            member["relation"] = ""
+            row_faults.append(
+                Fault(number, faults.RELATION_COLUMN, FaultKind.EXTRA_HEAD,
+                      f"本户第{self.first_head_row[key]}行已是户主：本行未登记为户主，请核实", shown="户主")
+            )  # fmt: skip
+        else:
+            self.first_head_row[key] = number
+            self.head_name[key] = member.get("name", "")
 
     def _read(self, model: type, where: Q, match: Callable[[Any], bool]) -> list[Any]:
         """Rows as the writing has left them so far. Written at once, that is the database; planned, it is

@@ -16,7 +16,7 @@ from fangpin.common import cells
 from fangpin.common.crypto import cipher
 from fangpin.common.idnumber import mask_id, normalise_id
 from fangpin.common.tabular import UnreadableFile, iter_rows
-from fangpin.feeds.importer import detect
+from fangpin.feeds.importer import detect, positions
 from fangpin.feeds.kinds import Field, RosterKind
 from fangpin.regions.models import Level, Region
 from fangpin.registry.columns import header_key
@@ -145,14 +145,10 @@ def read_list(path: str | Path, scope: Region) -> ParsedList:
         parsed.problems.append(Problem(1, "", NO_HEADER))
         return parsed
     parsed.header_row = detection.header_row
-    index = {header_key(label): i for i, label in enumerate(detection.headers) if label}
-    columns: list[tuple[Field, int | None]] = []
-    for f in LIST_KIND.fields:
-        label = detection.suggested.get(f.key, "")
-        position = index.get(header_key(label)) if label else None
+    columns = positions(LIST_KIND.fields, detection.suggested, detection.headers)
+    for f, position in columns:
         if position is None and f.required:
             parsed.problems.append(Problem(detection.header_row, f.name, "缺少必需的列"))
-        columns.append((f, position))
     if parsed.problems:
         return parsed
     digest = cipher().digest
